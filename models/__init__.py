@@ -1,0 +1,1 @@
+"""Encoders, critics and losses shared by the sims."""

@@ -1,0 +1,146 @@
+"""The contract every simulation follows, and the registry that finds them.
+
+A sim is a plain ``param.Parameterized``: its params are bounded and documented (the bounds
+become slider ranges, the docs become tooltips), it owns its data, models and optimiser, and it
+never imports a UI library. The live-training engine and ``python -m sims`` drive every sim
+through the same few methods: ``reset()``, ``step()``, ``measure()`` and ``snapshot()``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import param
+import torch
+
+REGISTRY: dict[str, type[Sim]] = {}
+
+_OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, "<=": operator.le}
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One promise about a measured metric, e.g. ``Expect("spread_ratio", "<=", 0.01)``."""
+
+    metric: str
+    op: str
+    target: float
+
+    def __post_init__(self) -> None:
+        if self.op not in _OPS:
+            raise ValueError(f"op must be one of {sorted(_OPS)}, got {self.op!r}")
+
+    def holds(self, value: float) -> bool:
+        return math.isfinite(value) and _OPS[self.op](value, self.target)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A run the chapter's lesson makes a promise about: settings, length, and the promises."""
+
+    name: str
+    steps: int
+    expect: tuple[Expect, ...]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+
+
+class Sim(param.Parameterized):
+    """Base class: subclasses set ``slug`` and implement ``setup``, ``train_step``,
+    ``measure`` and ``snapshot``.
+
+    ``live`` names the params that a running sim picks up on its next step (learning rate,
+    loss weights); changing any other param changes the data or the model, so the run resets.
+    """
+
+    slug: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    live: ClassVar[tuple[str, ...]] = ()
+    scenarios: ClassVar[tuple[Scenario, ...]] = ()
+
+    seed = param.Integer(
+        default=0, bounds=(0, 9999), doc="Random seed: the same seed always gives the same run."
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "slug" in cls.__dict__ and cls.slug:  # a subclass that keeps its parent's slug is a variant
+            if cls.slug in REGISTRY and REGISTRY[cls.slug].__qualname__ != cls.__qualname__:
+                raise ValueError(f"two sims share the slug {cls.slug!r}")
+            REGISTRY[cls.slug] = cls
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        unknown = set(self.live) - set(self.param)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}.live names unknown params {sorted(unknown)}")
+        self.steps = 0
+        self.reset()
+
+    # -- the engine's interface ---------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Rebuild data, models and optimiser from ``seed``; back to step 0."""
+        self.steps = 0
+        self.generator = torch.Generator().manual_seed(int(self.seed))
+        self.setup()
+
+    def step(self) -> dict[str, float]:
+        """One optimiser step; returns plain floats (at least ``loss``)."""
+        metrics = self.train_step()
+        self.steps += 1
+        return metrics
+
+    def run(self, n: int) -> dict[str, float]:
+        """``n`` steps; returns the last step's metrics."""
+        metrics: dict[str, float] = {}
+        for _ in range(n):
+            metrics = self.step()
+        return metrics
+
+    def settings(self) -> dict[str, Any]:
+        """Current param values, for rebuilding the same sim elsewhere."""
+        return {name: getattr(self, name) for name in self.param if name != "name"}
+
+    # -- what subclasses provide --------------------------------------------------------------
+
+    def setup(self) -> None:
+        raise NotImplementedError
+
+    def train_step(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def measure(self) -> dict[str, float]:
+        """Metrics worth a readout or an expectation (may cost a forward pass)."""
+        raise NotImplementedError
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Plain numpy arrays for drawing; never tensors that the next step will change."""
+        raise NotImplementedError
+
+    def verdict(self, measured: Mapping[str, float]) -> str | None:
+        """A short diagnosis for the status line (e.g. "collapsed"), or None."""
+        return None
+
+
+def discover() -> dict[str, type[Sim]]:
+    """Import every module in the ``sims`` package so each sim registers itself."""
+    import importlib
+    import pkgutil
+
+    import sims
+
+    for info in pkgutil.iter_modules(sims.__path__):
+        if not info.name.startswith("_") and info.name not in {"base", "check"}:
+            importlib.import_module(f"sims.{info.name}")
+    return dict(sorted(REGISTRY.items()))
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A detached float32 copy, safe to hand to another thread."""
+    return tensor.detach().to(torch.float32).numpy().copy()

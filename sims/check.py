@@ -1,0 +1,65 @@
+"""Run sims headless: to their expected states (``check``) and for speed (``bench``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sims.base import Scenario, Sim
+
+
+@dataclass(frozen=True)
+class Row:
+    sim: str
+    scenario: str
+    seed: int
+    steps: int
+    metric: str
+    value: float
+    op: str
+    target: float
+    ok: bool
+
+
+def run_scenario(cls: type[Sim], scenario: Scenario, seed: int) -> list[Row]:
+    """Train one sim from ``seed`` for the scenario's steps; one row per promise."""
+    sim = cls(**{**scenario.settings, "seed": seed})
+    sim.run(scenario.steps)
+    measured = sim.measure()
+    rows = []
+    for expect in scenario.expect:
+        value = float(measured.get(expect.metric, float("nan")))
+        rows.append(
+            Row(cls.slug, scenario.name, seed, scenario.steps, expect.metric, value,
+                expect.op, expect.target, expect.holds(value))
+        )
+    return rows
+
+
+def cases(registry: dict[str, type[Sim]]) -> list[tuple[type[Sim], Scenario, int]]:
+    """Every (sim, scenario, seed) the registry promises something about."""
+    return [
+        (cls, scenario, seed)
+        for cls in registry.values()
+        for scenario in cls.scenarios
+        for seed in scenario.seeds
+    ]
+
+
+def steps_per_second(cls: type[Sim], seconds: float = 1.5) -> float:
+    """Headless training speed at default settings, after a short warm-up."""
+    sim = cls()
+    sim.run(5)
+    n, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        sim.run(10)
+        n += 10
+    return n / elapsed
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [line.format(*header), line.format(*("-" * w for w in widths))]
+    out += [line.format(*map(str, row)) for row in rows]
+    return "\n".join(out)

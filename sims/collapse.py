@@ -1,0 +1,130 @@
+"""Collapse: one encoder, two noisy views of each input, trained only to make them agree.
+
+The laziest way to agree is to ignore the input; the variance floor (VICReg's variance term)
+forbids it by charging for every code dimension whose spread falls below a floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import param
+import torch
+
+from models.encoders import mlp
+from models.losses import consistency_loss, effective_rank, spread, variance_floor_loss
+from sims.base import Expect, Scenario, Sim, to_numpy
+from sims.data import cluster_inputs
+
+
+class CollapseSim(Sim):
+    slug = "collapse"
+    title = "A cloud of embeddings, with and without a variance floor"
+    live = ("lr", "weight_decay", "variance_floor", "floor_weight", "floor")
+
+    variance_floor = param.Boolean(
+        default=False,
+        doc="Add the variance-floor penalty: each code dimension is charged for spreading "
+        "less than the floor across the batch.",
+    )
+    floor = param.Number(
+        default=1.0, bounds=(0.1, 2.0), step=0.05,
+        doc="The spread (standard deviation) every code dimension is asked to keep.",
+    )
+    floor_weight = param.Number(
+        default=1.0, bounds=(0.0, 10.0), step=0.1,
+        doc="How much the variance floor counts against the agreement loss.",
+    )
+    lr = param.Number(
+        default=0.05, bounds=(0.001, 1.0), step=0.001,
+        doc="Learning rate of the optimiser (SGD with momentum 0.9).",
+    )
+    weight_decay = param.Number(
+        default=0.005, bounds=(0.0, 0.05), step=0.001,
+        doc="Weight decay: a gentle pull of every weight towards zero, as in most real training.",
+    )
+    view_noise = param.Number(
+        default=0.5, bounds=(0.0, 1.0), step=0.05,
+        doc="Augmentation: the standard deviation of the noise that makes each view differ.",
+    )
+    dim = param.Integer(default=2, bounds=(2, 8), doc="Size of each embedding (code) vector.")
+    n_inputs = param.Integer(default=240, bounds=(32, 1000), doc="How many inputs in the cloud.")
+
+    scenarios = (
+        Scenario(
+            "naive agreement collapses",
+            steps=400,
+            expect=(Expect("spread_ratio", "<=", 0.01), Expect("loss", "<=", 1e-3)),
+            seeds=(0, 1, 2),
+        ),
+        Scenario(
+            "the variance floor keeps the cloud spread",
+            steps=600,
+            settings={"variance_floor": True},
+            expect=(Expect("min_spread_over_floor", ">=", 0.9),
+                    Expect("disagreement", "<=", 0.1)),
+            seeds=(0, 1, 2),
+        ),
+    )
+
+    def setup(self) -> None:
+        g = self.generator
+        self.x, self.labels = cluster_inputs(self.n_inputs, generator=g)  # (N, 8), (N,)
+        # out_gain: start with a cloud about as wide as the default floor.
+        self.encoder = mlp([self.x.shape[1], 32, self.dim], g, out_gain=4.0)
+        self.optimiser = torch.optim.SGD(
+            self.encoder.parameters(), lr=self.lr, momentum=0.9, weight_decay=self.weight_decay
+        )
+        with torch.no_grad():
+            self.start_spread = float(spread(self.encoder(self.x)).mean())
+
+    def views(self) -> tuple[torch.Tensor, torch.Tensor]:
+        g, x = self.generator, self.x
+        return (x + self.view_noise * torch.randn(x.shape, generator=g),
+                x + self.view_noise * torch.randn(x.shape, generator=g))
+
+    def train_step(self) -> dict[str, float]:
+        v1, v2 = self.views()
+        z1, z2 = self.encoder(v1), self.encoder(v2)  # (N, dim) each
+        agree = consistency_loss(z1, z2)
+        hinge = variance_floor_loss(z1, self.floor) + variance_floor_loss(z2, self.floor)
+        loss = agree + (self.floor_weight * hinge if self.variance_floor else 0.0)
+        for group in self.optimiser.param_groups:
+            group.update(lr=self.lr, weight_decay=self.weight_decay)
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
+        return {"loss": loss.item(), "agreement": agree.item(), "floor_penalty": hinge.item()}
+
+    @torch.no_grad()
+    def measure(self) -> dict[str, float]:
+        z = self.encoder(self.x)  # (N, dim)
+        v1, v2 = self.views()
+        z1, z2 = self.encoder(v1), self.encoder(v2)
+        per_dim = spread(z)
+        agree = float(consistency_loss(z1, z2))
+        hinge = float(variance_floor_loss(z1, self.floor) + variance_floor_loss(z2, self.floor))
+        total_var = float(z.var(dim=0).sum())
+        return {
+            "loss": agree + (self.floor_weight * hinge if self.variance_floor else 0.0),
+            "agreement": agree,
+            "spread": float(per_dim.mean()),
+            "spread_ratio": float(per_dim.mean()) / self.start_spread,
+            "min_spread": float(per_dim.min()),
+            "min_spread_over_floor": float(per_dim.min()) / self.floor,
+            # 0: the two views of an input land on the same code; 1: no better than two
+            # unrelated inputs (the mean squared gap between random pairs is 2 * total_var).
+            "disagreement": agree / max(2 * total_var, 1e-12),
+            "effective_rank": effective_rank(z),
+        }
+
+    @torch.no_grad()
+    def snapshot(self) -> dict[str, np.ndarray]:
+        z = to_numpy(self.encoder(self.x))
+        return {"z": z, "labels": self.labels.numpy(), "spread": z.std(axis=0, ddof=1)}
+
+    def verdict(self, measured: Mapping[str, float]) -> str | None:
+        if measured.get("spread_ratio", 1.0) < 0.05:
+            return "collapsed: every input gets (almost) the same embedding"
+        return None
