@@ -6,6 +6,7 @@ reproducible even when several sims are built at once in different threads.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -34,7 +35,7 @@ def mlp(
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"mlp needs at least two positive sizes, got {sizes}")
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(init_linear_(nn.Linear(n_in, n_out, bias=bias), generator))
         if i < len(sizes) - 2:
             layers.append(activation())

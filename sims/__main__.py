@@ -38,11 +38,19 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         for row in run_scenario(cls, scenario, seed):
             failed += not row.ok
-            table.append([
-                row.sim, row.scenario, row.seed, row.steps, row.metric,
-                f"{row.value:.4g}", f"{row.op} {row.target:g}", "ok" if row.ok else "FAIL",
-                f"{time.perf_counter() - start:.1f}s",
-            ])
+            table.append(
+                [
+                    row.sim,
+                    row.scenario,
+                    row.seed,
+                    row.steps,
+                    row.metric,
+                    f"{row.value:.4g}",
+                    f"{row.op} {row.target:g}",
+                    "ok" if row.ok else "FAIL",
+                    f"{time.perf_counter() - start:.1f}s",
+                ]
+            )
     header = ["sim", "scenario", "seed", "steps", "metric", "value", "target", "ok", "time"]
     print(format_table(header, table))
     print(f"\n{len(table) - failed} passed, {failed} failed")

@@ -41,22 +41,30 @@ class AgreementSim(Sim):
     live = ("lr", "normalise")
 
     normalise = param.Boolean(
+        label="Normalise codes",
         default=True,
         doc="End each encoder with a normaliser that fixes every code dimension's mean (0) and "
         "spread (1) over the batch, so the codes cannot agree by shrinking.",
     )
 
     lr = param.Number(
-        default=0.05, bounds=(0.001, 1.0), step=0.001,
+        label="Learning rate",
+        default=0.05,
+        bounds=(0.001, 1.0),
+        step=0.001,
         doc="Learning rate of the optimiser (SGD with momentum 0.9).",
     )
     nuisance = param.Number(
-        default=1.0, bounds=(0.0, 2.0), step=0.05,
+        default=1.0,
+        bounds=(0.0, 2.0),
+        step=0.05,
         doc="Strength of each view's private nuisance (what one camera sees and the other does "
         "not). Changes the data, so the run restarts.",
     )
     n_scenes = param.Integer(
-        default=160, bounds=(16, 600),
+        label="Number of scenes",
+        default=160,
+        bounds=(16, 600),
         doc="How many scenes (pairs of views) in the data set. Changes the data.",
     )
 

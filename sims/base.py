@@ -69,7 +69,9 @@ class Sim(param.Parameterized):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "slug" in cls.__dict__ and cls.slug:  # a subclass that keeps its parent's slug is a variant
+        if (
+            "slug" in cls.__dict__ and cls.slug
+        ):  # a subclass that keeps its parent's slug is a variant
             if cls.slug in REGISTRY and REGISTRY[cls.slug].__qualname__ != cls.__qualname__:
                 raise ValueError(f"two sims share the slug {cls.slug!r}")
             REGISTRY[cls.slug] = cls

@@ -30,8 +30,17 @@ def run_scenario(cls: type[Sim], scenario: Scenario, seed: int) -> list[Row]:
     for expect in scenario.expect:
         value = float(measured.get(expect.metric, float("nan")))
         rows.append(
-            Row(cls.slug, scenario.name, seed, scenario.steps, expect.metric, value,
-                expect.op, expect.target, expect.holds(value))
+            Row(
+                cls.slug,
+                scenario.name,
+                seed,
+                scenario.steps,
+                expect.metric,
+                value,
+                expect.op,
+                expect.target,
+                expect.holds(value),
+            )
         )
     return rows
 

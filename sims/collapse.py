@@ -29,27 +29,49 @@ class CollapseSim(Sim):
         "less than the floor across the batch.",
     )
     floor = param.Number(
-        default=1.0, bounds=(0.1, 2.0), step=0.05,
+        default=1.0,
+        bounds=(0.1, 2.0),
+        step=0.05,
         doc="The spread (standard deviation) every code dimension is asked to keep.",
     )
     floor_weight = param.Number(
-        default=1.0, bounds=(0.0, 10.0), step=0.1,
+        default=1.0,
+        bounds=(0.0, 10.0),
+        step=0.1,
         doc="How much the variance floor counts against the agreement loss.",
     )
     lr = param.Number(
-        default=0.05, bounds=(0.001, 1.0), step=0.001,
+        label="Learning rate",
+        default=0.05,
+        bounds=(0.001, 1.0),
+        step=0.001,
         doc="Learning rate of the optimiser (SGD with momentum 0.9).",
     )
     weight_decay = param.Number(
-        default=0.005, bounds=(0.0, 0.05), step=0.001,
+        default=0.005,
+        bounds=(0.0, 0.05),
+        step=0.001,
         doc="Weight decay: a gentle pull of every weight towards zero, as in most real training.",
     )
     view_noise = param.Number(
-        default=0.5, bounds=(0.0, 1.0), step=0.05,
+        label="View noise",
+        default=0.5,
+        bounds=(0.0, 1.0),
+        step=0.05,
         doc="Augmentation: the standard deviation of the noise that makes each view differ.",
     )
-    dim = param.Integer(default=2, bounds=(2, 8), doc="Size of each embedding (code) vector.")
-    n_inputs = param.Integer(default=240, bounds=(32, 1000), doc="How many inputs in the cloud.")
+    dim = param.Integer(
+        label="Embedding size",
+        default=2,
+        bounds=(2, 8),
+        doc="Size of each embedding (code) vector.",
+    )
+    n_inputs = param.Integer(
+        label="Number of inputs",
+        default=240,
+        bounds=(32, 1000),
+        doc="How many inputs in the cloud.",
+    )
 
     scenarios = (
         Scenario(
@@ -62,8 +84,7 @@ class CollapseSim(Sim):
             "the variance floor keeps the cloud spread",
             steps=600,
             settings={"variance_floor": True},
-            expect=(Expect("min_spread_over_floor", ">=", 0.9),
-                    Expect("disagreement", "<=", 0.1)),
+            expect=(Expect("min_spread_over_floor", ">=", 0.9), Expect("disagreement", "<=", 0.1)),
             seeds=(0, 1, 2),
         ),
     )
@@ -81,8 +102,10 @@ class CollapseSim(Sim):
 
     def views(self) -> tuple[torch.Tensor, torch.Tensor]:
         g, x = self.generator, self.x
-        return (x + self.view_noise * torch.randn(x.shape, generator=g),
-                x + self.view_noise * torch.randn(x.shape, generator=g))
+        return (
+            x + self.view_noise * torch.randn(x.shape, generator=g),
+            x + self.view_noise * torch.randn(x.shape, generator=g),
+        )
 
     def train_step(self) -> dict[str, float]:
         v1, v2 = self.views()
@@ -122,7 +145,13 @@ class CollapseSim(Sim):
     @torch.no_grad()
     def snapshot(self) -> dict[str, np.ndarray]:
         z = to_numpy(self.encoder(self.x))
-        return {"z": z, "labels": self.labels.numpy(), "spread": z.std(axis=0, ddof=1)}
+        floor = self.floor if self.variance_floor else float("nan")
+        return {
+            "z": z,
+            "labels": self.labels.numpy(),
+            "spread": z.std(axis=0, ddof=1),
+            "floor": np.array([floor], dtype=np.float32),  # drawn as a line when it is on
+        }
 
     def verdict(self, measured: Mapping[str, float]) -> str | None:
         if measured.get("spread_ratio", 1.0) < 0.05:

@@ -72,3 +72,7 @@ def test_effective_rank_known_cases():
     assert effective_rank(line) == pytest.approx(1.0, abs=1e-6)
     square = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
     assert effective_rank(square) == pytest.approx(2.0)
+
+
+def test_effective_rank_of_a_diverged_batch_is_nan():
+    assert math.isnan(effective_rank(torch.tensor([[float("nan"), 1.0], [0.0, 2.0]])))

@@ -12,7 +12,9 @@ CASES = cases(discover())
 @pytest.mark.parametrize(
     ("cls", "scenario", "seed"),
     CASES,
-    ids=[f"{cls.slug}-{scenario.name.replace(' ', '_')}-seed{seed}" for cls, scenario, seed in CASES],
+    ids=[
+        f"{cls.slug}-{scenario.name.replace(' ', '_')}-seed{seed}" for cls, scenario, seed in CASES
+    ],
 )
 def test_sim_reaches_expected_state(cls, scenario, seed):
     rows = run_scenario(cls, scenario, seed)

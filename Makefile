@@ -1,0 +1,63 @@
+# The two commands a newcomer needs are `make serve` and `make test`; both set everything up
+# on first run. The virtual environment lives in .venv/ and is rebuilt when the dependencies
+# change. torch is pinned (constraints.txt) to the CPU build, so no CUDA packages are pulled.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
+PORT ?= 5006
+ADDRESS ?= localhost
+SERVE_FLAGS ?= --check-unused-sessions 2000 --unused-session-lifetime 4000
+
+.PHONY: all install browser serve test check lint format bench clean
+
+all: test
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser tests and the benchmark (Playwright's own download is
+# not used). Installing it needs root; otherwise say what to run.
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's chromium for the browser tests..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "The browser tests need Chromium at $(CHROMIUM): run 'sudo apt-get install chromium' (or set CHROMIUM=...)."; \
+			exit 1; \
+		fi; \
+	fi
+
+serve: install
+	@echo "Serving the course at http://$(ADDRESS):$(PORT)/course  (Ctrl+C to stop)"
+	$(BIN)/panel serve course/ --port $(PORT) --address $(ADDRESS) \
+		--allow-websocket-origin $(ADDRESS):$(PORT) $(SERVE_FLAGS)
+
+test: install browser
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+check: install
+	$(BIN)/python -m sims check
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install browser
+	$(BIN)/python -m sims bench
+	CHROMIUM=$(CHROMIUM) $(BIN)/python bench/course_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,112 @@
+"""Chapter 2: the laziest way to agree, and the variance floor that forbids it."""
+
+from __future__ import annotations
+
+import numpy as np
+from bokeh.models import Span
+
+from course.engine.chapter import Chapter, Readout, new_figure
+from course.theme import CATEGORICAL
+from sims.collapse import CollapseSim
+
+
+class CollapseChapter(Chapter):
+    slug = "collapse"
+    order = 2
+    sim = CollapseSim
+    controls = (
+        "variance_floor",
+        "floor",
+        "floor_weight",
+        "lr",
+        "weight_decay",
+        "view_noise",
+        "dim",
+        "seed",
+    )
+    readouts = (
+        Readout("agreement", "agreement loss", "", "{:.4f}", "mean ||z₁ - z₂||² of two views"),
+        Readout(
+            "spread",
+            "spread (mean std)",
+            "",
+            "{:.3f}",
+            "standard deviation of the embeddings, averaged over dimensions",
+        ),
+        Readout("spread_ratio", "spread vs start", "%", "{:.1%}", "100% = as spread as at step 0"),
+        Readout(
+            "min_spread_over_floor",
+            "smallest spread / floor",
+            "",
+            "{:.2f}",
+            "1.00 or more: every dimension is at least as spread as the floor asks",
+        ),
+        Readout(
+            "effective_rank",
+            "effective rank",
+            "dims",
+            "{:.2f}",
+            "how many dimensions the cloud really uses (0 = a point)",
+        ),
+    )
+    speed = 2
+
+    def plots(self):
+        cloud = new_figure(
+            "Embeddings of every input",
+            "embedding dimension 1",
+            "embedding dimension 2",
+            x_range=(-3.5, 3.5),
+            y_range=(-3.5, 3.5),
+        )
+        points = self.source("cloud", x=[], y=[], color=[], group=[])
+        cloud.scatter(
+            "x",
+            "y",
+            source=points,
+            color="color",
+            size=7,
+            alpha=0.8,
+            line_color="#222222",
+            line_width=0.3,
+            legend_field="group",
+        )
+        cloud.legend.location = "top_left"
+        cloud.legend.title = "input cluster (not used in training)"
+
+        meter = new_figure(
+            "Collapse meter: spread of each dimension",
+            "embedding dimension",
+            "standard deviation",
+            x_range=(0.4, 8.6),
+            y_range=(0, 2.6),
+            tools="save",
+        )
+        bars = self.source("spread", dim=[], std=[])
+        meter.vbar("dim", top="std", width=0.7, source=bars, color="#009E73")
+        self.floor_line = Span(
+            location=1.0,
+            dimension="width",
+            line_dash="dashed",
+            line_color="#D55E00",
+            line_width=2,
+            visible=False,
+        )
+        meter.add_layout(self.floor_line)
+        meter.xaxis.ticker = list(range(1, 9))
+        return [cloud, meter]
+
+    def draw(self, snapshot):
+        z, labels = snapshot["z"], snapshot["labels"]
+        self.sources["cloud"].data = {
+            "x": z[:, 0],
+            "y": z[:, 1],
+            "color": np.array([CATEGORICAL[i % len(CATEGORICAL)] for i in labels]),
+            "group": np.array([f"cluster {i + 1}" for i in labels]),
+        }
+        std = snapshot["spread"]
+        self.sources["spread"].data = {"dim": np.arange(1, len(std) + 1), "std": std}
+        floor = float(snapshot["floor"][0])
+        self.floor_line.visible = bool(np.isfinite(floor))
+        if np.isfinite(floor):
+            self.floor_line.location = floor

@@ -1,0 +1,145 @@
+"""What a chapter declares: its sim, its controls and readouts, its plots, and its text.
+
+A chapter never writes threads, callbacks or streaming code: it builds Bokeh figures once
+(``plots``) and says how a frame's snapshot fills their data sources (``draw``). The engine's
+``SimView`` does the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+
+from sims.base import Sim
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+
+
+@dataclass(frozen=True)
+class Readout:
+    """One live number beside the plots: ``measured[key]`` shown as ``label`` in ``unit``."""
+
+    key: str
+    label: str
+    unit: str = ""
+    fmt: str = "{:.3f}"
+    help: str = ""
+
+    def format(self, value: float | None) -> str:
+        if value is None:
+            return "–"
+        try:
+            return self.fmt.format(value)
+        except (ValueError, TypeError):
+            return str(value)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A chapter's prose, read from ``course/lessons/<slug>.md``."""
+
+    title: str
+    question: str
+    summary: str
+    lesson: str
+    try_these: str
+    deeper: str
+    key_idea: str
+    parts: dict[str, str] = field(default_factory=dict)  # "## Part: <title>" introductions
+
+    SECTIONS: ClassVar[dict[str, str]] = {
+        "lesson": "lesson",
+        "what to try": "try_these",
+        "go deeper": "deeper",
+        "key idea": "key_idea",
+    }
+
+    @classmethod
+    def load(cls, path: Path) -> Text:
+        """``# Title``, then ``Question:`` and ``Summary:`` lines, then ``## Lesson``,
+        ``## What to try``, ``## Go deeper`` and ``## Key idea`` sections."""
+        source = path.read_text(encoding="utf-8")
+        title = re.search(r"^# (.+)$", source, re.M)
+        fields: dict[str, str] = {}
+        for name in ("question", "summary"):
+            match = re.search(rf"^{name}:\s*(.+)$", source, re.M | re.I)
+            fields[name] = match.group(1).strip() if match else ""
+        parts = re.split(r"^## (.+)$", source, flags=re.M)
+        for heading, body in zip(parts[1::2], parts[2::2], strict=True):
+            key = cls.SECTIONS.get(heading.strip().lower())
+            if key:
+                fields[key] = body.strip()
+            elif heading.lower().startswith("part:"):
+                fields.setdefault("parts", {})[heading.split(":", 1)[1].strip()] = body.strip()
+        missing = [k for k in ("question", "summary", *cls.SECTIONS.values()) if not fields.get(k)]
+        fields.setdefault("parts", {})
+        if not title or missing:
+            raise ValueError(f"{path.name}: missing {'title' if not title else ', '.join(missing)}")
+        return cls(title=title.group(1).strip(), **fields)
+
+
+class Part:
+    """One live sim on a page: which sim, which controls and readouts, how to draw it.
+    Subclasses set the class attributes and implement ``plots`` and ``draw``."""
+
+    title: ClassVar[str] = ""  # a heading above the sim, for chapters with several parts
+    sim: ClassVar[type[Sim]]
+    controls: ClassVar[tuple[str, ...]] = ()
+    readouts: ClassVar[tuple[Readout, ...]] = ()
+    speed: ClassVar[int] = 5  # default steps per frame
+    loss_label: ClassVar[str] = "loss"
+
+    def __init__(self) -> None:
+        self.sources: dict[str, ColumnDataSource] = {}
+
+    def source(self, name: str, **columns: Any) -> ColumnDataSource:
+        """A named data source (the name lets browser tests find it)."""
+        src = ColumnDataSource({k: np.asarray(v) for k, v in columns.items()}, name=name)
+        self.sources[name] = src
+        return src
+
+    def plots(self) -> list[Any]:
+        """Build the chapter's Bokeh figures (called once per page)."""
+        raise NotImplementedError
+
+    def draw(self, snapshot: dict[str, np.ndarray]) -> None:
+        """Fill the sources from a frame's snapshot (called inside one held document update)."""
+        raise NotImplementedError
+
+
+class Chapter(Part):
+    """A chapter page: its place in the course, its text, and its parts. A chapter with one
+    sim is its own part; a chapter with several lists them in ``parts``."""
+
+    slug: ClassVar[str] = ""
+    order: ClassVar[int] = 0
+    parts: ClassVar[tuple[type[Part], ...]] = ()
+
+    @classmethod
+    def text(cls) -> Text:
+        return Text.load(LESSONS / f"{cls.slug}.md")
+
+    @classmethod
+    def part_classes(cls) -> tuple[type[Part], ...]:
+        return cls.parts or (cls,)
+
+
+def new_figure(title: str, x_label: str, y_label: str, **kwargs: Any) -> Any:
+    """A figure with the course's defaults: labelled axes, no logo, sized by its container."""
+    options: dict[str, Any] = {
+        "height": 360,
+        "sizing_mode": "stretch_width",
+        "tools": "pan,wheel_zoom,box_zoom,reset,save",
+        "toolbar_location": "above",
+        "output_backend": "webgl",
+    }
+    options.update(kwargs)
+    fig = figure(title=title, x_axis_label=x_label, y_axis_label=y_label, **options)
+    fig.toolbar.logo = None
+    return fig

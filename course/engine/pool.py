@@ -1,0 +1,84 @@
+"""The one background thread that trains every session's sim, fairly, at a steady frame rate.
+
+A thread per session would leave N trainers fighting the web server for two cores and the GIL;
+one worker that visits the running sims in turn keeps the server responsive, shares compute
+evenly, and under load gives each session fewer steps per frame rather than fewer frames.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable
+
+from course.engine.runner import Runner
+
+FPS = 30  # frames per second each training session aims for
+MIN_SLICE = 0.004  # seconds of training per frame, at the least, however many sessions train
+
+
+class TrainerPool:
+    def __init__(self, fps: float = FPS) -> None:
+        self.period = 1.0 / fps
+        self._runners: weakref.WeakKeyDictionary[Runner, Callable[[], bool]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._due: weakref.WeakKeyDictionary[Runner, float] = weakref.WeakKeyDictionary()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, runner: Runner, connected: Callable[[], bool] = lambda: True) -> None:
+        """Watch ``runner``; ``connected`` says whether its page is still open."""
+        with self._wake:
+            self._runners[runner] = connected
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="trainer-pool", daemon=True)
+                self._thread.start()
+
+    def remove(self, runner: Runner) -> None:
+        runner.pause()
+        with self._wake:
+            self._runners.pop(runner, None)
+
+    def wake(self) -> None:
+        """Call after starting a runner so its first frame comes at once."""
+        with self._wake:
+            self._wake.notify()
+
+    def active(self) -> list[Runner]:
+        with self._wake:
+            items = list(self._runners.items())
+        for runner, connected in items:
+            if runner.running and not _safe(connected):
+                runner.pause()  # the tab is gone: stop burning CPU before the session expires
+        return [runner for runner, _ in items if runner.running]
+
+    def _loop(self) -> None:
+        while True:
+            running = self.active()
+            if not running:
+                with self._wake:
+                    self._wake.wait(timeout=0.5)
+                continue
+            budget = max(self.period / len(running), MIN_SLICE)
+            now = time.perf_counter()
+            for runner in running:
+                if self._due.get(runner, 0.0) <= now and runner.running:
+                    self._due[runner] = now + self.period
+                    runner.advance(budget)
+                    now = time.perf_counter()
+            wait = min(self._due.get(r, 0.0) for r in running) - time.perf_counter()
+            if wait > 0:
+                with self._wake:
+                    self._wake.wait(timeout=wait)
+
+
+def _safe(check: Callable[[], bool]) -> bool:
+    try:
+        return bool(check())
+    except Exception:
+        return False
+
+
+POOL = TrainerPool()

@@ -1,0 +1,149 @@
+"""One sim, its training state, and the frames it publishes: no UI, no event loop.
+
+A ``Runner`` is driven from the ``TrainerPool``'s thread (``advance``) and from the page's
+event loop (``toggle``, ``step_frame``, ``reset``); a lock keeps the sim consistent between
+them. Each call that moves the sim publishes a new ``Frame``; readers take the newest frame
+and never see a half-finished step.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sims.base import Sim
+
+DIVERGED = "The run diverged ({what} at step {step}): lower the learning rate, then press Reset."
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Everything a page draws for one moment of a run."""
+
+    id: int
+    step: int
+    snapshot: Mapping[str, np.ndarray]
+    measured: Mapping[str, float]
+    history: tuple[np.ndarray, np.ndarray]  # (steps, losses) since the previous frame
+    verdict: str | None = None
+    problem: str | None = None  # why the run stopped by itself, if it did
+    reset: bool = False  # the run went back to step 0 with this frame
+
+
+@dataclass(eq=False)  # identity, not value: runners are keys of the pool
+class Runner:
+    """Holds a sim and decides when it trains; publishes frames for a page to draw."""
+
+    sim: Sim
+    steps_per_frame: int = 5
+    on_frame: Callable[[Frame], None] | None = None
+    running: bool = False
+    problem: str | None = None
+    frame: Frame | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _ids: int = 0
+    _pending: list[tuple[int, float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.publish(reset=True)
+
+    # -- called from the page (event loop) ---------------------------------------------------
+
+    def toggle(self) -> bool:
+        """Train if paused, pause if training (not after a divergence); returns ``running``."""
+        with self.lock:
+            self.running = not self.running and self.problem is None
+            return self.running
+
+    def pause(self) -> None:
+        self.running = False
+
+    def step_frame(self) -> Frame:
+        """Pause, then advance exactly one frame's worth of steps."""
+        self.running = False
+        self.advance(budget=math.inf)
+        assert self.frame is not None
+        return self.frame
+
+    def reset(self) -> Frame:
+        """Back to step 0 from the same seed; keeps training if it was."""
+        with self.lock:
+            self.sim.reset()
+            self.problem = None
+            self._pending.clear()
+            return self.publish(reset=True)
+
+    def update(self, **settings: Any) -> bool:
+        """Apply param changes; returns True if they required a reset (data or model changed)."""
+        with self.lock:
+            self.sim.param.update(**settings)
+            if set(settings) - set(self.sim.live):
+                self.reset()
+                return True
+            return False
+
+    # -- called from the trainer pool's thread -----------------------------------------------
+
+    def advance(self, budget: float) -> Frame | None:
+        """Train up to ``steps_per_frame`` steps or until ``budget`` seconds pass (at least one
+        step), then publish a frame. Stops the run on NaN/inf or on an error in the sim."""
+        with self.lock:
+            if self.problem is not None:
+                return None
+            deadline = time.perf_counter() + budget
+            try:
+                for _ in range(max(1, int(self.steps_per_frame))):
+                    loss = self.sim.step()["loss"]
+                    self._pending.append((self.sim.steps, loss))
+                    if not math.isfinite(loss):
+                        self._stop(DIVERGED.format(what=f"loss = {loss}", step=self.sim.steps))
+                        break
+                    if time.perf_counter() >= deadline:
+                        break
+                return self.publish()
+            except Exception as error:  # a sim must never take the page down with it
+                self._stop(f"The run stopped at step {self.sim.steps}: {error}. Press Reset.")
+                return self.publish()
+
+    # -- shared ------------------------------------------------------------------------------
+
+    def _stop(self, problem: str) -> None:
+        self.running = False
+        self.problem = problem
+
+    def publish(self, reset: bool = False) -> Frame:
+        """Snapshot the sim as a new frame (caller holds the lock or owns the sim)."""
+        with self.lock:
+            measured: dict[str, float] = {}
+            snapshot: Mapping[str, np.ndarray] = {}
+            try:
+                measured = self.sim.measure()
+                snapshot = self.sim.snapshot()
+            except Exception as error:
+                self._stop(f"The run stopped at step {self.sim.steps}: {error}. Press Reset.")
+            bad = [k for k, v in measured.items() if not math.isfinite(v)]
+            if bad and self.problem is None:
+                self._stop(DIVERGED.format(what=f"{bad[0]} is not finite", step=self.sim.steps))
+            steps = np.array([s for s, _ in self._pending], dtype=np.float64)
+            losses = np.array([v for _, v in self._pending], dtype=np.float64)
+            self._pending.clear()
+            self._ids += 1
+            self.frame = Frame(
+                id=self._ids,
+                step=self.sim.steps,
+                snapshot=snapshot,
+                measured=measured,
+                history=(steps, losses),
+                verdict=self.sim.verdict(measured) if not bad else None,
+                problem=self.problem,
+                reset=reset,
+            )
+        if self.on_frame is not None:
+            self.on_frame(self.frame)
+        return self.frame

@@ -1,0 +1,168 @@
+"""The course around the chapters: home page, navigation, chapter pages, themes."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import panel as pn
+from panel.theme import fast
+
+from course.chapters import chapters
+from course.engine.chapter import Chapter, Text
+from course.engine.markdown import markdown
+from course.engine.view import SimView
+from course.theme import CSS, STYLESHEETS
+
+
+class Fast(fast.Fast):
+    """Panel's Fast design without its web font: the course must work with no internet.
+    (Same class name, so Panel finds the design's own bundled files.)"""
+
+    _resources = {**fast.Fast._resources, "font": {}}  # noqa: RUF012
+
+
+COURSE_TITLE = "Making Views Agree"
+INTRO = (
+    "A hands-on course on self-supervised learning. Each chapter asks one question, explains "
+    "it in a few paragraphs, and lets you train a small network live in your browser to see "
+    "the answer: how two views of the same thing can teach a representation without labels, "
+    "why the obvious way to do it collapses, and how prediction, contrast and mutual "
+    "information repair it."
+)
+
+
+def first(args: dict[str, list[bytes]], name: str) -> str | None:
+    values = args.get(name)
+    return values[0].decode("utf-8", "replace") if values else None
+
+
+def nav(current: str | None) -> pn.pane.HTML:
+    items = []
+    for chapter in chapters():
+        text = chapter.text()
+        cls = ' class="current" aria-current="page"' if chapter.slug == current else ""
+        items.append(
+            f'<li><a href="?chapter={chapter.slug}"{cls}>{html.escape(text.title)}</a></li>'
+        )
+    home = ' class="current"' if current is None else ""
+    return pn.pane.HTML(
+        f'<nav class="nav"><a href="?"{home}>Home</a><ol>{"".join(items)}</ol></nav>',
+        sizing_mode="stretch_width",
+        stylesheets=STYLESHEETS,
+    )
+
+
+def home_page(notice: str | None = None) -> list[Any]:
+    items = "".join(
+        f'<li><a href="?chapter={c.slug}"><b>{html.escape(c.text().title)}</b></a>: '
+        f"{html.escape(c.text().summary)}</li>"
+        for c in chapters()
+    )
+    parts: list[Any] = []
+    if notice:
+        parts.append(
+            pn.pane.HTML(
+                f'<div class="notice">{html.escape(notice)}</div>',
+                sizing_mode="stretch_width",
+                stylesheets=STYLESHEETS,
+            )
+        )
+    parts += [
+        pn.pane.Markdown(f"# {COURSE_TITLE}\n\n{INTRO}", sizing_mode="stretch_width"),
+        pn.pane.HTML(
+            f'<h2>Chapters</h2><ol class="chapter-list">{items}</ol>',
+            sizing_mode="stretch_width",
+            stylesheets=STYLESHEETS,
+        ),
+        pn.pane.Markdown(
+            "Each chapter has the same shape: a question, a short lesson, a simulation with "
+            "**Train**, **Step** and **Reset** (keys: Space, S, R), experiments to try, and a "
+            "*Go deeper* section for the maths. Settings can be put in the address, e.g. "
+            "`?chapter=collapse&variance_floor=true&seed=3`, so a class can share one run.",
+            sizing_mode="stretch_width",
+        ),
+    ]
+    return parts
+
+
+def chapter_page(
+    cls: type[Chapter], settings: dict[str, str], doc: Any
+) -> tuple[list[Any], list[SimView]]:
+    order = chapters()
+    index = [c.slug for c in order].index(cls.slug)
+    text: Text = cls.text()
+    md = {"sizing_mode": "stretch_width", "stylesheets": STYLESHEETS}
+    parts = cls.part_classes()
+    views = [SimView(part(), settings=settings, doc=doc) for part in parts]
+    known = {name for part in parts for name in part.sim.param} | {"speed", "theme"}
+    unknown = [f"ignored unknown setting {name!r}" for name in settings if name not in known]
+    views[0].notices[:0] = unknown
+
+    sims: list[Any] = []
+    for part, view in zip(parts, views, strict=True):
+        if part.title:
+            sims.append(pn.pane.HTML(f"<h2>{html.escape(part.title)}</h2>", **md))
+        if part.title in text.parts:
+            sims.append(markdown(text.parts[part.title]))
+        sims.append(view.panel())
+
+    def link(i: int, arrow_left: bool) -> str:
+        if 0 <= i < len(order):
+            title, href = html.escape(order[i].text().title), f"?chapter={order[i].slug}"
+        else:
+            title, href = "Home", "?"
+        label = f"← {title}" if arrow_left else f"{title} →"
+        rel = "prev" if arrow_left else "next"
+        return f'<a href="{href}" rel="{rel}">{label}</a>'
+
+    content = [
+        pn.pane.HTML(
+            f'<h1 class="course-title">{index + 1}. {html.escape(text.title)}</h1>'
+            f'<p class="question">{html.escape(text.question)}</p>',
+            **md,
+        ),
+        markdown(text.lesson),
+        *sims,
+        markdown("## What to try\n\n" + text.try_these),
+        pn.Card(
+            markdown(text.deeper), title="Go deeper", collapsed=True, sizing_mode="stretch_width"
+        ),
+        pn.pane.HTML(
+            f'<div class="key-idea"><b>Key idea.</b> {html.escape(text.key_idea)}</div>'
+            f'<div class="pager">{link(index - 1, True)}{link(index + 1, False)}</div>',
+            **md,
+        ),
+    ]
+    return content, views
+
+
+def build(
+    args: dict[str, list[bytes]], doc: Any = None
+) -> tuple[pn.template.BaseTemplate, list[SimView]]:
+    """The whole page for one browser session, from the address's query arguments."""
+    slugs = {c.slug: c for c in chapters()}
+    slug = first(args, "chapter")
+    views: list[SimView] = []
+    if slug is None or slug == "":
+        main, current = home_page(), None
+    elif slug not in slugs:
+        shown = html.escape(slug[:40])
+        main, current = home_page(f"There is no chapter called “{shown}”; here is the list."), None
+    else:
+        settings = {k: first(args, k) or "" for k in args if k != "chapter"}
+        main, views = chapter_page(slugs[slug], settings, doc)
+        current = slug
+    template = pn.template.FastListTemplate(
+        title=COURSE_TITLE,
+        sidebar=[nav(current)],
+        main=[pn.Column(*main, sizing_mode="stretch_width", max_width=1400)],
+        accent="#0072B2",
+        theme_toggle=True,
+        sidebar_width=240,
+        main_layout=None,
+        raw_css=[CSS],
+        design=Fast,
+        font="system-ui, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif",
+    )
+    return template, views

@@ -1,0 +1,159 @@
+"""Click through the served course in headless Chromium, as a student would."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from course.chapters import chapters
+from tests.browser.conftest import open_page
+
+pytestmark = pytest.mark.browser
+
+CHAPTERS = chapters()
+
+READ = """([name, column]) => {
+  for (const doc of Bokeh.documents) {
+    const model = doc.get_model_by_name(name);
+    if (model) return Array.from(model.data[column]);
+  }
+  return null;
+}"""
+
+
+def watched(chapter):
+    """The first data source the chapter draws, and its first numeric column."""
+    part = chapter.part_classes()[0]()
+    part.plots()
+    name, source = next(iter(part.sources.items()))
+    return name, next(iter(source.data))
+
+
+def read(page, chapter):
+    return page.evaluate(READ, list(watched(chapter)))
+
+
+def wait_until(page, condition, timeout=15.0, message="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        page.wait_for_timeout(50)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def state(page):
+    return page.locator("[data-state]").first.get_attribute("data-state")
+
+
+def test_home_lists_every_chapter_in_order(course):
+    open_page(course)
+    links = course.locator("ol.chapter-list a")
+    assert links.count() == len(CHAPTERS)
+    for link, chapter in zip(links.all(), CHAPTERS, strict=True):
+        assert link.get_attribute("href") == f"?chapter={chapter.slug}"
+    links.first.click()
+    course.wait_for_url(f"**?chapter={CHAPTERS[0].slug}")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.slug)
+def test_train_moves_points_pause_stops_reset_restores(course, chapter):
+    open_page(course, f"?chapter={chapter.slug}")
+    assert state(course) == "ready"
+    assert course.locator("math, mjx-container, .MathJax, svg[role=img]").count() >= 0
+    first = read(course, chapter)
+    assert first, "nothing plotted before training"
+
+    course.get_by_role("button", name="Train").click()
+    wait_until(course, lambda: read(course, chapter) != first, message="points to move")
+    assert state(course) in {"training", "collapsed"}
+
+    course.get_by_role("button", name="Pause").click()
+    wait_until(
+        course,
+        lambda: (
+            state(course) in {"paused", "collapsed"}
+            and "Paused" in course.locator("[data-state]").first.inner_text()
+        ),
+        message="the status to say paused",
+    )
+    course.wait_for_timeout(300)
+    paused = read(course, chapter)
+    course.wait_for_timeout(700)
+    assert read(course, chapter) == paused, "points moved while paused"
+
+    course.get_by_role("button", name="Reset").click()
+    wait_until(course, lambda: read(course, chapter) == first, message="the first frame back")
+    assert state(course) == "ready"
+
+
+def test_step_and_keyboard_shortcuts(course):
+    open_page(course, "?chapter=collapse")
+    step = course.locator('td[data-key="step"]')
+    course.get_by_role("button", name="Step").click()
+    wait_until(course, lambda: step.inner_text() == "2", message="one frame of steps")
+    course.locator("h1").first.click()  # focus the page, not a widget
+    course.keyboard.press("s")
+    wait_until(course, lambda: step.inner_text() == "4", message="S to step")
+    course.keyboard.press(" ")
+    wait_until(
+        course,
+        lambda: (
+            state(course) in {"training", "collapsed"}
+            and course.get_by_role("button", name="Pause").count() == 1
+        ),
+        message="Space to train",
+    )
+    course.keyboard.press(" ")
+    wait_until(
+        course,
+        lambda: course.get_by_role("button", name="Train").count() == 1,
+        message="Space to pause",
+    )
+    course.keyboard.press("r")
+    wait_until(course, lambda: step.inner_text() == "0", message="R to reset")
+
+
+def test_collapse_chapter_shows_collapse_and_the_floor_prevents_it(course):
+    open_page(course, "?chapter=collapse&speed=20")
+    course.get_by_role("button", name="Train").click()
+    wait_until(course, lambda: state(course) == "collapsed", timeout=30, message="collapse")
+    course.get_by_role("button", name="Pause").click()
+    course.locator("input[type=checkbox]").first.check()  # the only one: Variance floor
+    course.get_by_role("button", name="Reset").click()
+    course.get_by_role("button", name="Train").click()
+    step = course.locator('td[data-key="step"]')
+    wait_until(
+        course,
+        lambda: int(step.inner_text().replace(",", "")) >= 600,
+        timeout=30,
+        message="600 steps",
+    )
+    assert state(course) == "training"
+    ratio = course.locator('td[data-key="min_spread_over_floor"]').inner_text()
+    assert float(ratio) >= 0.9
+
+
+def test_unknown_chapter_and_bad_settings_show_notices(course):
+    open_page(course, "?chapter=nonsense")
+    assert "no chapter called" in course.locator(".notice").first.inner_text()
+    open_page(course, "?chapter=collapse&lr=banana&seed=99999")
+    course.locator("[data-state] + .notice").first.wait_for()
+    notices = " ".join(course.locator(".notice").all_inner_texts())
+    assert "lr='banana'" in notices and "seed=99999 is outside" in notices
+
+
+def test_go_deeper_is_collapsed_and_opens(course):
+    open_page(course, "?chapter=agreement")
+    deeper = course.get_by_text("Why the private part is dropped")
+    assert not deeper.is_visible()
+    course.get_by_text("Go deeper").first.click()
+    deeper.wait_for(state="visible")
+
+
+def test_dark_theme_and_navigation(course):
+    open_page(course, "?chapter=agreement&theme=dark")
+    course.get_by_role("link", name="Collapse →").click()
+    course.wait_for_url("**?chapter=collapse")
