@@ -163,6 +163,7 @@ def build(
         main_layout=None,
         raw_css=[CSS],
         design=Fast,
+        busy_indicator=None,  # it would flash (two messages) for every frame of training
         font="system-ui, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif",
     )
     return template, views

@@ -41,4 +41,35 @@ table.readouts td.value { text-align: right; font-variant-numeric: tabular-nums;
 .nav li { margin: 0.35em 0; }
 """
 
-STYLESHEETS = [CSS]  # Panel renders each pane in its own shadow root: pass these to every HTML pane
+# Panel renders each pane in its own shadow root: pass these to every HTML pane. (A raw Bokeh
+# Div needs its own InlineStyleSheet(css=CSS): a Bokeh model belongs to one document only.)
+STYLESHEETS = [CSS]
+
+# The status line and readouts are raw Bokeh Divs that Panel restyles, so they carry inline
+# styles: (border colour, background) per state.
+STATUS_COLOURS = {
+    "ready": ("#56B4E9", "rgba(86,180,233,0.12)"),
+    "training": ("#009E73", "rgba(0,158,115,0.12)"),
+    "paused": ("#E69F00", "rgba(230,159,0,0.12)"),
+    "diverged": ("#D55E00", "rgba(213,94,0,0.15)"),
+    "collapsed": ("#CC79A7", "rgba(204,121,167,0.15)"),
+}
+
+
+def status_style(state: str) -> str:
+    border, background = STATUS_COLOURS[state]
+    return (
+        f"font-weight:600;padding:0.45em 0.8em;border-radius:6px;font-size:1.05em;"
+        f"border-left:6px solid {border};background:{background}"
+    )
+
+
+NOTICE_STYLE = (
+    "margin-top:0.3em;padding:0.3em 0.8em;border-radius:6px;"
+    "background:rgba(240,228,66,0.25);font-size:0.95em"
+)
+READOUT_TABLE_STYLE = "border-collapse:collapse;width:100%;font-size:0.98em"
+READOUT_LABEL_STYLE = "text-align:left;font-weight:500;padding:2px 6px 2px 0"
+READOUT_VALUE_STYLE = (
+    "text-align:right;font-variant-numeric:tabular-nums;font-weight:600;padding:2px 6px"
+)

@@ -91,8 +91,9 @@ class AgreementChapter(Chapter):
             line_width=3,
             legend_label="one scene, followed",
         )
-        codes.legend.location = "top_left"
         codes.legend.click_policy = "hide"
+        codes.legend.orientation = "horizontal"
+        codes.add_layout(codes.legend[0], "below")
         codes.add_tools(HoverTool(renderers=[ra], tooltips=[("hidden signal", "@signal{0.00}")]))
         codes.add_layout(
             ColorBar(color_mapper=color["transform"], title="hidden signal s", width=10), "right"

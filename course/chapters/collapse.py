@@ -33,7 +33,7 @@ class CollapseChapter(Chapter):
             "{:.3f}",
             "standard deviation of the embeddings, averaged over dimensions",
         ),
-        Readout("spread_ratio", "spread vs start", "%", "{:.1%}", "100% = as spread as at step 0"),
+        Readout("spread_ratio", "spread vs start", "", "{:.1%}", "100% = as spread as at step 0"),
         Readout(
             "min_spread_over_floor",
             "smallest spread / floor",
@@ -71,8 +71,9 @@ class CollapseChapter(Chapter):
             line_width=0.3,
             legend_field="group",
         )
-        cloud.legend.location = "top_left"
-        cloud.legend.title = "input cluster (not used in training)"
+        cloud.legend.title = "input cluster (never used in training)"
+        cloud.legend.orientation = "horizontal"
+        cloud.add_layout(cloud.legend[0], "below")
 
         meter = new_figure(
             "Collapse meter: spread of each dimension",

@@ -137,7 +137,6 @@ def new_figure(title: str, x_label: str, y_label: str, **kwargs: Any) -> Any:
         "sizing_mode": "stretch_width",
         "tools": "pan,wheel_zoom,box_zoom,reset,save",
         "toolbar_location": "above",
-        "output_backend": "webgl",
     }
     options.update(kwargs)
     fig = figure(title=title, x_axis_label=x_label, y_axis_label=y_label, **options)

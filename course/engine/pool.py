@@ -14,13 +14,14 @@ from collections.abc import Callable
 
 from course.engine.runner import Runner
 
-FPS = 30  # frames per second each training session aims for
+FPS = 40  # frames per second each training session aims for when few sessions train
+MAX_TOTAL_FPS = 160  # frames per second for all sessions together; past it, each gets fewer
 MIN_SLICE = 0.004  # seconds of training per frame, at the least, however many sessions train
 
 
 class TrainerPool:
-    def __init__(self, fps: float = FPS) -> None:
-        self.period = 1.0 / fps
+    def __init__(self, fps: float = FPS, max_total_fps: float = MAX_TOTAL_FPS) -> None:
+        self.fps, self.max_total_fps = fps, max_total_fps
         self._runners: weakref.WeakKeyDictionary[Runner, Callable[[], bool]] = (
             weakref.WeakKeyDictionary()
         )
@@ -61,11 +62,14 @@ class TrainerPool:
                 with self._wake:
                     self._wake.wait(timeout=0.5)
                 continue
-            budget = max(self.period / len(running), MIN_SLICE)
+            # Every frame costs a snapshot, a message and a redraw: with many sessions, send
+            # each one fewer, larger frames rather than letting the frames pile up.
+            period = max(1.0 / self.fps, len(running) / self.max_total_fps)
+            budget = max(period / len(running), MIN_SLICE)
             now = time.perf_counter()
             for runner in running:
                 if self._due.get(runner, 0.0) <= now and runner.running:
-                    self._due[runner] = now + self.period
+                    self._due[runner] = now + period
                     runner.advance(budget)
                     now = time.perf_counter()
             wait = min(self._due.get(r, 0.0) for r in running) - time.perf_counter()

@@ -16,14 +16,20 @@ from typing import Any
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.models import ColumnDataSource, Div, HoverTool
 from panel.custom import JSComponent
 from panel.io.state import set_curdoc
 
 from course.engine.chapter import Part, new_figure
 from course.engine.pool import POOL, TrainerPool
 from course.engine.runner import Frame, Runner
-from course.theme import STYLESHEETS
+from course.theme import (
+    NOTICE_STYLE,
+    READOUT_LABEL_STYLE,
+    READOUT_TABLE_STYLE,
+    READOUT_VALUE_STYLE,
+    status_style,
+)
 
 SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500]
 LOSS_POINTS_PER_FRAME = 25  # the loss curve keeps its shape without one point per step
@@ -205,8 +211,10 @@ class SimView:
             widget.param.watch(lambda e, name=name: self._on_setting(name, e.new), event)
             self.param_widgets[name] = widget
 
-        self.status = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=STYLESHEETS)
-        self.readout_pane = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=STYLESHEETS)
+        # Raw Bokeh Divs, not Panel panes: they change every frame, and setting a Div's text
+        # is one cheap property change.
+        self.status = Div(text="", sizing_mode="stretch_width")
+        self.readouts = Div(text="", sizing_mode="stretch_width")
 
     def panel(self) -> pn.viewable.Viewable:
         """The sim section of a chapter page: plots first, controls beside them."""
@@ -222,13 +230,13 @@ class SimView:
                 self._with_tooltip(w, self.runner.sim.param[n].doc)
                 for n, w in self.param_widgets.items()
             ],
-            self.readout_pane,
+            pn.pane.Bokeh(self.readouts, sizing_mode="stretch_width"),
             self.shortcuts,
             width=330,
             css_classes=["sim-controls"],
         )
         plots = pn.Column(
-            self.status,
+            pn.pane.Bokeh(self.status, sizing_mode="stretch_width"),
             pn.Row(
                 *[pn.pane.Bokeh(fig, sizing_mode="stretch_width") for fig in self.figures[:-1]],
                 sizing_mode="stretch_width",
@@ -338,16 +346,21 @@ class SimView:
         self.drawn_frame_id = frame.id
 
     def _render_readouts(self, frame: Frame) -> None:
-        rows = [
-            f'<tr title="{html.escape(r.help)}"><th>{html.escape(r.label)}</th>'
-            f'<td class="value" data-key="{r.key}">{r.format(frame.measured.get(r.key))}</td>'
-            f"<td>{html.escape(r.unit)}</td></tr>"
+        def row(key: str, label: str, value: str, unit: str = "", help: str = "") -> str:
+            return (
+                f'<tr title="{html.escape(help)}"><th style="{READOUT_LABEL_STYLE}">'
+                f'{html.escape(label)}</th><td class="value" data-key="{key}" '
+                f'style="{READOUT_VALUE_STYLE}">{value}</td><td>{html.escape(unit)}</td></tr>'
+            )
+
+        rows = [row("step", "step", f"{frame.step:,}")] + [
+            row(r.key, r.label, r.format(frame.measured.get(r.key)), r.unit, r.help)
             for r in self.part.readouts
         ]
-        step_row = (
-            f'<tr><th>step</th><td class="value" data-key="step">{frame.step:,}</td><td></td></tr>'
-        )
-        self.readout_pane.object = f"<table class='readouts'>{step_row}{''.join(rows)}</table>"
+        text = f'<table class="readouts" style="{READOUT_TABLE_STYLE}">{"".join(rows)}</table>'
+
+        if self.readouts.text != text:
+            self.readouts.text = text
 
     def _render_status(self, frame: Frame | None) -> None:
         if frame is None:
@@ -365,9 +378,13 @@ class SimView:
                 state = "collapsed"
             text += f" · {frame.verdict}"
         extra = "".join(
-            f'<div class="notice">{html.escape(n)}</div>' for n in [*self.notices, self._note] if n
+            f'<div class="notice" style="{NOTICE_STYLE}">{html.escape(n)}</div>'
+            for n in [*self.notices, self._note]
+            if n
         )
-        self.status.object = (
-            f'<div class="status status-{state}" data-state="{state}">{html.escape(text)}</div>'
-            + extra
+        status = (
+            f'<div class="status" data-state="{state}" style="{status_style(state)}">'
+            f"{html.escape(text)}</div>" + extra
         )
+        if self.status.text != status:
+            self.status.text = status

@@ -3,59 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from course.devserver import BROWSER_ARGS, free_port, serve, stop
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 
 pytestmark = pytest.mark.browser
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(port: int, *extra: str) -> subprocess.Popen:
-    """``panel serve course/`` as an instructor would run it, on a loopback port."""
-    command = [
-        sys.executable,
-        "-m",
-        "panel",
-        "serve",
-        "course/",
-        "--port",
-        str(port),
-        "--address",
-        "127.0.0.1",
-        "--allow-websocket-origin",
-        f"127.0.0.1:{port}",
-        *extra,
-    ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/course", timeout=2) as r:
-                if r.status == 200:
-                    return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(process.stdout.read()) from None
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("the course server did not start within 60 s")
 
 
 @pytest.fixture(scope="session")
@@ -63,11 +21,7 @@ def server():
     port = free_port()
     process = serve(port)
     yield f"http://127.0.0.1:{port}/course"
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -77,14 +31,7 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
+        "args": BROWSER_ARGS,
     }
 
 

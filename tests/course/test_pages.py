@@ -71,7 +71,7 @@ def test_page_builds_and_controls_drive_the_sim(chapter, index):
     assert view.runner.sim.steps == view.runner.steps_per_frame
     assert part.controls, "a sim with no controls"
     assert len(view.loss_source.data["step"]) > 0
-    assert "Paused at step" in view.status.object
+    assert "Paused at step" in view.status.text
 
     view.train_button.clicks += 1
     assert view.runner.running and view.train_button.label == "Pause"
@@ -104,7 +104,7 @@ def test_page_builds_and_controls_drive_the_sim(chapter, index):
             assert view.runner.sim.steps > 0, f"live setting {name} reset the run"
         else:
             assert view.runner.sim.steps == 0, f"{p.label} should restart the run"
-            assert "restarted" in view.status.object
+            assert "restarted" in view.status.text
         view.runner.step_frame()  # every extreme setting still trains without an exception
         view.flush()
         assert "stopped" not in (view.runner.problem or ""), view.runner.problem
@@ -166,7 +166,7 @@ def test_url_settings_are_applied_clamped_or_ignored_with_notices():
     notices = " ".join(view.notices)
     assert "outside" in notices and "not a valid value" in notices and "unknown" in notices
     assert "speed=3" in notices
-    assert "outside" in view.status.object
+    assert "outside" in view.status.text
 
 
 @pytest.mark.parametrize(
@@ -198,5 +198,5 @@ def test_diverged_run_shows_a_plain_message():
     view.runner.advance(budget=1.0)
     assert not view.runner.running
     view.flush()
-    assert "diverged" in view.status.object and "lower the learning rate" in view.status.object
-    assert 'data-state="diverged"' in view.status.object
+    assert "diverged" in view.status.text and "lower the learning rate" in view.status.text
+    assert 'data-state="diverged"' in view.status.text

@@ -1,0 +1,67 @@
+"""Start ``panel serve course/`` on a free loopback port: for the browser tests and the bench."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(port: int, *extra: str, timeout: float = 60) -> subprocess.Popen:
+    """``panel serve course/`` as an instructor would run it; returns once /course answers."""
+    command = [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        "course/",
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+        "--allow-websocket-origin",
+        f"127.0.0.1:{port}",
+        *extra,
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/course", timeout=2) as r:
+                if r.status == 200:
+                    return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(process.stdout.read()) from None
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"the course server did not start within {timeout:.0f} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
