@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.browser
 def server():
     port = free_port()
     process = serve(port)
-    yield f"http://127.0.0.1:{port}/course"
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}/course", pid=process.pid)
     stop(process)
 
 
@@ -46,7 +47,8 @@ def course(page, server):
     page.on("request", lambda r: None if r.url.startswith(LOCAL) else page.external.append(r.url))
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.set_default_timeout(20_000)
-    page.server = server
+    page.server = server.url
+    page.server_pid = server.pid
     yield page
     assert not page.errors, page.errors
     assert not page.external, f"requests left the machine: {page.external}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -138,7 +140,7 @@ def test_collapse_chapter_shows_collapse_and_the_floor_prevents_it(course):
 
 def test_unknown_chapter_and_bad_settings_show_notices(course):
     open_page(course, "?chapter=nonsense")
-    assert "no chapter called" in course.locator(".notice").first.inner_text()
+    course.get_by_text("There is no chapter called “nonsense”").wait_for()
     open_page(course, "?chapter=collapse&lr=banana&seed=99999")
     course.locator("[data-state] + .notice").first.wait_for()
     notices = " ".join(course.locator(".notice").all_inner_texts())
@@ -157,3 +159,28 @@ def test_dark_theme_and_navigation(course):
     open_page(course, "?chapter=agreement&theme=dark")
     course.get_by_role("link", name="Collapse →").click()
     course.wait_for_url("**?chapter=collapse")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_closing_the_tab_stops_training(course, browser):
+    pid = course.server_pid
+    other = browser.new_page()
+    other.goto(course.server + "?chapter=collapse&speed=500")
+    other.get_by_role("button", name="Train").click()
+    other.get_by_role("button", name="Pause").wait_for()
+    other.wait_for_timeout(1000)
+    before = cpu_seconds(pid)
+    other.wait_for_timeout(1000)
+    busy = cpu_seconds(pid) - before
+    other.close()
+    course.wait_for_timeout(2000)  # the pool notices the closed websocket on its next round
+    before = cpu_seconds(pid)
+    course.wait_for_timeout(1500)
+    idle = cpu_seconds(pid) - before
+    assert busy > 0.5, f"training used only {busy:.2f} s of CPU per second"
+    assert idle < 0.25 * busy, f"still {idle:.2f} s of CPU in 1.5 s after the tab closed"
