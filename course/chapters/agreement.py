@@ -23,7 +23,7 @@ class AgreementChapter(Chapter):
         Readout(
             "disagreement",
             "disagreement",
-            "%",
+            "",
             "{:.1%}",
             "pair distance relative to unrelated codes: 100% at random, 0% when they agree",
         ),
@@ -47,7 +47,7 @@ class AgreementChapter(Chapter):
     def plots(self):
         color = linear_cmap("signal", VIRIDIS, -1, 1)
         codes = new_figure(
-            "Codes of each scene (A ● and B ■, joined by a line)",
+            "Codes of each scene: A ●, B ■",
             "code dimension 1",
             "code dimension 2",
             x_range=(-3.5, 3.5),
@@ -66,7 +66,7 @@ class AgreementChapter(Chapter):
             color=color,
             line_color="#222222",
             line_width=0.4,
-            legend_label="encoder A (left view)",
+            legend_label="A (left view)",
         )
         codes.scatter(
             "x",
@@ -77,7 +77,7 @@ class AgreementChapter(Chapter):
             color=color,
             line_color="#222222",
             line_width=0.4,
-            legend_label="encoder B (right view)",
+            legend_label="B (right view)",
         )
         codes.line("x", "y", source=one, color="#CC79A7", line_width=3)
         codes.scatter(
@@ -89,7 +89,7 @@ class AgreementChapter(Chapter):
             fill_alpha=0,
             line_color="#CC79A7",
             line_width=3,
-            legend_label="one scene, followed",
+            legend_label="one scene",
         )
         codes.legend.click_policy = "hide"
         codes.legend.orientation = "horizontal"
@@ -120,7 +120,8 @@ class AgreementChapter(Chapter):
             alpha=0.5,
             legend_label="code B",
         )
-        capture.legend.location = "top_left"
+        capture.legend.orientation = "horizontal"
+        capture.add_layout(capture.legend[0], "below")
         return [codes, capture]
 
     def draw(self, snapshot):
