@@ -124,7 +124,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("chapters", nargs="*", help="only these chapter slugs (default: all)")
     args = parser.parse_args()
+    selected = [c for c in chapters() if not args.chapters or c.slug in args.chapters]
 
     port = free_port()
     server = serve(port)
@@ -134,7 +136,7 @@ def main() -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for chapter in chapters():
+            for chapter in selected:
                 headless = steps_per_second(chapter.part_classes()[0].sim, seconds=args.seconds)
                 m = measure_chapter(page, base, chapter, args.seconds)
                 rows.append(

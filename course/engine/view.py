@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from course.theme import (
 SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500]
 LOSS_POINTS_PER_FRAME = 25  # the loss curve keeps its shape without one point per step
 LOSS_ROLLOVER = 4000
+TEXT_PERIOD = 0.15  # seconds between refreshes of the readouts and status line while training
 
 
 class Shortcuts(JSComponent):
@@ -132,6 +134,7 @@ class SimView:
         self._flush_scheduled = False
         self.drawn_frame_id = 0
         self._note = ""
+        self._text_drawn_at = 0.0
 
         self.loss_source = ColumnDataSource({"step": [], "loss": []}, name="loss")
         self.figures = [*part.plots(), self._loss_figure()]
@@ -262,7 +265,9 @@ class SimView:
         self._refresh_controls()
         if running:
             self.pool.wake()
-        self._render_status(self.runner.frame)
+        if self.runner.frame is not None:
+            self._render_readouts(self.runner.frame)
+            self._render_status(self.runner.frame)
 
     def step(self) -> None:
         self._note = ""
@@ -340,8 +345,13 @@ class SimView:
             )
         if frame.snapshot:
             self.part.draw(dict(frame.snapshot))
-        self._render_readouts(frame)
-        self._render_status(frame)
+        # Numbers changing 40 times a second cannot be read, and every text change costs the
+        # browser a layout pass: while training, refresh the text a few times a second.
+        now = time.perf_counter()
+        if not self.runner.running or now - self._text_drawn_at >= TEXT_PERIOD:
+            self._text_drawn_at = now
+            self._render_readouts(frame)
+            self._render_status(frame)
         self._refresh_controls()
         self.drawn_frame_id = frame.id
 
