@@ -126,11 +126,12 @@ class AgreementChapter(Chapter):
 
     def draw(self, snapshot):
         a, b, s = snapshot["a"], snapshot["b"], snapshot["signal"]
-        self.sources["pairs"].data = {"x0": a[:, 0], "y0": a[:, 1], "x1": b[:, 0], "y1": b[:, 1]}
-        self.sources["codes_a"].data = {"x": a[:, 0], "y": a[:, 1], "signal": s}
-        self.sources["codes_b"].data = {"x": b[:, 0], "y": b[:, 1], "signal": s}
-        self.sources["highlight"].data = {
-            "x": np.array([a[HIGHLIGHT, 0], b[HIGHLIGHT, 0]]),
-            "y": np.array([a[HIGHLIGHT, 1], b[HIGHLIGHT, 1]]),
-        }
-        self.sources["capture"].data = {"s": s, "a1": a[:, 0], "b1": b[:, 0]}
+        self.fill("pairs", x0=a[:, 0], y0=a[:, 1], x1=b[:, 0], y1=b[:, 1])
+        self.fill("codes_a", x=a[:, 0], y=a[:, 1], signal=s)
+        self.fill("codes_b", x=b[:, 0], y=b[:, 1], signal=s)
+        self.fill(
+            "highlight",
+            x=np.array([a[HIGHLIGHT, 0], b[HIGHLIGHT, 0]]),
+            y=np.array([a[HIGHLIGHT, 1], b[HIGHLIGHT, 1]]),
+        )
+        self.fill("capture", s=s, a1=a[:, 0], b1=b[:, 0])

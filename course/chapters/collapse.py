@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import Span
+from bokeh.models import Legend, LegendItem, Span
 
 from course.engine.chapter import Chapter, Readout, new_figure
 from course.theme import CATEGORICAL
 from sims.collapse import CollapseSim
+
+N_CLUSTERS = 4  # sims.data.cluster_inputs' default
 
 
 class CollapseChapter(Chapter):
@@ -59,8 +61,8 @@ class CollapseChapter(Chapter):
             x_range=(-3.5, 3.5),
             y_range=(-3.5, 3.5),
         )
-        points = self.source("cloud", x=[], y=[], color=[], group=[])
-        cloud.scatter(
+        points = self.source("cloud", x=[], y=[], color=[])
+        renderer = cloud.scatter(
             "x",
             "y",
             source=points,
@@ -69,11 +71,21 @@ class CollapseChapter(Chapter):
             alpha=0.8,
             line_color="#222222",
             line_width=0.3,
-            legend_field="group",
         )
-        cloud.legend.title = "input cluster (never used in training)"
-        cloud.legend.orientation = "horizontal"
-        cloud.add_layout(cloud.legend[0], "below")
+        # A fixed legend: input i belongs to cluster i % 4, so point i shows cluster i's colour.
+        # (A legend grouped from the data would be rebuilt by the browser on every frame.)
+        items = [
+            LegendItem(label=f"cluster {i + 1}", renderers=[renderer], index=i)
+            for i in range(N_CLUSTERS)
+        ]
+        cloud.add_layout(
+            Legend(
+                items=items,
+                title="input cluster (never used in training)",
+                orientation="horizontal",
+            ),
+            "below",
+        )
 
         meter = new_figure(
             "Collapse meter: spread of each dimension",
@@ -99,14 +111,10 @@ class CollapseChapter(Chapter):
 
     def draw(self, snapshot):
         z, labels = snapshot["z"], snapshot["labels"]
-        self.sources["cloud"].data = {
-            "x": z[:, 0],
-            "y": z[:, 1],
-            "color": np.array([CATEGORICAL[i % len(CATEGORICAL)] for i in labels]),
-            "group": np.array([f"cluster {i + 1}" for i in labels]),
-        }
+        colours = np.array([CATEGORICAL[i % len(CATEGORICAL)] for i in labels])
+        self.fill("cloud", x=z[:, 0], y=z[:, 1], color=colours)
         std = snapshot["spread"]
-        self.sources["spread"].data = {"dim": np.arange(1, len(std) + 1), "std": std}
+        self.fill("spread", dim=np.arange(1, len(std) + 1), std=std)
         floor = float(snapshot["floor"][0])
         self.floor_line.visible = bool(np.isfinite(floor))
         if np.isfinite(floor):

@@ -104,6 +104,19 @@ class Part:
         self.sources[name] = src
         return src
 
+    def fill(self, name: str, **columns: np.ndarray) -> None:
+        """Set a source's columns, sending the browser only the columns that changed (colours
+        and labels usually stay put while positions move)."""
+        source = self.sources[name]
+        old = source.data
+        lengths = {len(v) for v in columns.values()}
+        if set(old) != set(columns) or {len(v) for v in old.values()} != lengths:
+            source.data = columns
+            return
+        changed = {k: v for k, v in columns.items() if not np.array_equal(old[k], v)}
+        if changed:
+            source.data.update(changed)
+
     def plots(self) -> list[Any]:
         """Build the chapter's Bokeh figures (called once per page)."""
         raise NotImplementedError
