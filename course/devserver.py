@@ -5,11 +5,13 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+LOG = Path(tempfile.gettempdir()) / "course-server.log"  # the last server's output, for debugging
 BROWSER_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -42,9 +44,10 @@ def serve(port: int, *extra: str, timeout: float = 60) -> subprocess.Popen:
         f"127.0.0.1:{port}",
         *extra,
     ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    # The server's log goes to a file: a pipe nobody reads fills up, and then the server
+    # blocks on its next log line.
+    log = open(LOG, "w")  # noqa: SIM115 (the server writes to it for as long as it runs)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -53,7 +56,7 @@ def serve(port: int, *extra: str, timeout: float = 60) -> subprocess.Popen:
                     return process
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(process.stdout.read()) from None
+                raise RuntimeError(Path(LOG).read_text()) from None
             time.sleep(0.3)
     process.kill()
     raise RuntimeError(f"the course server did not start within {timeout:.0f} s")

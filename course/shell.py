@@ -94,7 +94,9 @@ def chapter_page(
     text: Text = cls.text()
     md = {"sizing_mode": "stretch_width", "stylesheets": STYLESHEETS}
     parts = cls.part_classes()
-    views = [SimView(part(), settings=settings, doc=doc) for part in parts]
+    views = [
+        SimView(part(), settings=settings, doc=doc, keyboard=i == 0) for i, part in enumerate(parts)
+    ]
     known = {name for part in parts for name in part.sim.param} | {"speed", "theme"}
     unknown = [f"ignored unknown setting {name!r}" for name in settings if name not in known]
     views[0].notices[:0] = unknown

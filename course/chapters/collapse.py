@@ -98,6 +98,7 @@ class CollapseChapter(Chapter):
         bars = self.source("spread", dim=[], std=[])
         meter.vbar("dim", top="std", width=0.7, source=bars, color="#009E73")
         self.floor_line = Span(
+            name="floor-line",
             location=1.0,
             dimension="width",
             line_dash="dashed",

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Div, HoverTool
+from bokeh.layouts import row as bokeh_row
+from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool
 from panel.custom import JSComponent
 from panel.io.state import set_curdoc
 
@@ -35,6 +36,8 @@ from course.theme import (
 SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500]
 LOSS_POINTS_PER_FRAME = 25  # the loss curve keeps its shape without one point per step
 LOSS_ROLLOVER = 4000
+FRAMES_IN_FLIGHT = 2  # frames sent but not yet applied by the browser, at most
+ACK_TIMEOUT = 1.0  # seconds: send anyway if the browser never acknowledges
 TEXT_PERIOD = 0.15  # seconds between refreshes of the readouts and status line while training
 
 
@@ -120,8 +123,10 @@ class SimView:
         settings: dict[str, str] | None = None,
         pool: TrainerPool = POOL,
         doc: Any = None,
+        keyboard: bool = True,
     ) -> None:
         self.part = part
+        self.keyboard = keyboard  # one sim per page answers Space, S and R
         self.pool = pool
         self.doc = doc
         self.notices: list[str] = []
@@ -135,6 +140,16 @@ class SimView:
         self.drawn_frame_id = 0
         self._note = ""
         self._text_drawn_at = 0.0
+        # Flow control: a slow browser must not build a queue of stale frames (it would take
+        # seconds for a click on Pause to get through). The browser echoes each frame's number
+        # back; at most FRAMES_IN_FLIGHT go unacknowledged.
+        self._sent, self._acked, self._sent_at = 0, 0, 0.0
+        self.clock = Div(visible=False, tags=[0])
+        self.ack = Div(visible=False, tags=[0])
+        self.clock.js_on_change(
+            "tags", CustomJS(args={"ack": self.ack}, code="ack.tags = cb_obj.tags.slice()")
+        )
+        self.ack.on_change("tags", self._on_ack)
 
         self.loss_source = ColumnDataSource({"step": [], "loss": []}, name="loss")
         self.figures = [*part.plots(), self._loss_figure()]
@@ -234,7 +249,8 @@ class SimView:
                 for n, w in self.param_widgets.items()
             ],
             pn.pane.Bokeh(self.readouts, sizing_mode="stretch_width"),
-            self.shortcuts,
+            *([self.shortcuts] if self.keyboard else []),
+            pn.pane.Bokeh(bokeh_row(self.clock, self.ack), visible=False),
             width=330,
             css_classes=["sim-controls"],
         )
@@ -289,6 +305,8 @@ class SimView:
         if self.runner.update(**{name: value}):
             p = self.runner.sim.param[name]
             self._note = f"{p.label} changes the data or the model, so the run restarted at step 0."
+        elif not self.runner.running:
+            self.runner.publish()  # paused: redraw at once, so the change shows (e.g. a floor line)
         self._refresh_controls()
         self._render_status(self.runner.frame)
 
@@ -310,12 +328,26 @@ class SimView:
     # -- frames ------------------------------------------------------------------------------
 
     def _on_frame(self, frame: Frame) -> None:
-        """Any thread: keep the newest frame and its loss points; schedule one flush."""
+        """Any thread: keep the newest frame and its loss points; schedule one flush, unless
+        the browser is still busy with earlier frames (then the next acknowledgement does)."""
         with self._inbox_lock:
             self._latest = frame
             self._history.append(frame.history)
             self._reset_pending |= frame.reset
             if self._flush_scheduled or self.doc is None:
+                return
+            busy = self._sent - self._acked >= FRAMES_IN_FLIGHT
+            if busy and self.runner.running and time.perf_counter() - self._sent_at < ACK_TIMEOUT:
+                return
+            self._flush_scheduled = True
+        self.doc.add_next_tick_callback(self.flush)
+
+    def _on_ack(self, _attr: str, _old: Any, new: list[Any]) -> None:
+        """Event loop: the browser has applied frame ``new[0]``; send the newest one, if any."""
+        with self._inbox_lock:
+            self._acked = max(self._acked, int(new[0]) if new else 0)
+            waiting = self._latest is not None and self._latest.id != self.drawn_frame_id
+            if not waiting or self._flush_scheduled:
                 return
             self._flush_scheduled = True
         self.doc.add_next_tick_callback(self.flush)
@@ -329,6 +361,9 @@ class SimView:
             return
         with set_curdoc(self.doc), pn.io.hold(self.doc):
             self._draw(frame, history, reset)
+            self._sent += 1
+            self._sent_at = time.perf_counter()
+            self.clock.tags = [self._sent]  # the browser echoes it into ack.tags once applied
 
     def _draw(
         self, frame: Frame, history: list[tuple[np.ndarray, np.ndarray]], reset: bool

@@ -24,6 +24,15 @@ READ = """([name, column]) => {
 }"""
 
 
+VISIBLE = """(name) => {
+  for (const doc of Bokeh.documents) {
+    const model = doc.get_model_by_name(name);
+    if (model) return model.visible;
+  }
+  return null;
+}"""
+
+
 def watched(chapter):
     """The first data source the chapter draws, and its first numeric column."""
     part = chapter.part_classes()[0]()
@@ -68,11 +77,11 @@ def test_train_moves_points_pause_stops_reset_restores(course, chapter):
     first = read(course, chapter)
     assert first, "nothing plotted before training"
 
-    course.get_by_role("button", name="Train").click()
+    course.get_by_role("button", name="Train").first.click()
     wait_until(course, lambda: read(course, chapter) != first, message="points to move")
     assert state(course) in {"training", "collapsed"}
 
-    course.get_by_role("button", name="Pause").click()
+    course.get_by_role("button", name="Pause").first.click()
     wait_until(
         course,
         lambda: (
@@ -86,7 +95,7 @@ def test_train_moves_points_pause_stops_reset_restores(course, chapter):
     course.wait_for_timeout(700)
     assert read(course, chapter) == paused, "points moved while paused"
 
-    course.get_by_role("button", name="Reset").click()
+    course.get_by_role("button", name="Reset").first.click()
     wait_until(course, lambda: read(course, chapter) == first, message="the first frame back")
     assert state(course) == "ready"
 
@@ -124,6 +133,7 @@ def test_collapse_chapter_shows_collapse_and_the_floor_prevents_it(course):
     wait_until(course, lambda: state(course) == "collapsed", timeout=30, message="collapse")
     course.get_by_role("button", name="Pause").click()
     course.locator("input[type=checkbox]").first.check()  # the only one: Variance floor
+    wait_until(course, lambda: course.evaluate(VISIBLE, "floor-line"), message="the floor line")
     course.get_by_role("button", name="Reset").click()
     course.get_by_role("button", name="Train").click()
     step = course.locator('td[data-key="step"]')
@@ -133,7 +143,8 @@ def test_collapse_chapter_shows_collapse_and_the_floor_prevents_it(course):
         timeout=30,
         message="600 steps",
     )
-    assert state(course) == "training"
+    status = course.locator("[data-state]").first.inner_text()
+    assert state(course) == "training", f"{status!r} at step {step.inner_text()}"
     ratio = course.locator('td[data-key="min_spread_over_floor"]').inner_text()
     assert float(ratio) >= 0.9
 
