@@ -64,7 +64,7 @@ def open_chapter(page: Page, url: str, name: str) -> None:
 
 
 def step_count(page: Page) -> int:
-    return int(page.locator('td[data-key="step"]').inner_text().replace(",", ""))
+    return int(page.locator('td[data-key="step"]').first.inner_text().replace(",", ""))
 
 
 def frames_between(page: Page, start: float, end: float) -> int:
@@ -77,7 +77,7 @@ def measure_chapter(page: Page, base: str, chapter, seconds: float) -> dict[str,
     name = watched_source(chapter)
     # Frame rate and first-frame latency at the chapter's default speed.
     open_chapter(page, f"{base}?chapter={chapter.slug}", name)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train").first.click()
     page.wait_for_timeout(seconds * 1000)
     stats = page.evaluate(
         """() => {
@@ -88,16 +88,16 @@ def measure_chapter(page: Page, base: str, chapter, seconds: float) -> dict[str,
     )
     settle = stats["clicked"] + 1000  # skip the first second (warm-up)
     fps = frames_between(page, settle, stats["now"]) / ((stats["now"] - settle) / 1000)
-    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause").first.click()
 
     # Throughput at top speed, steps counted by the page's own step readout.
     open_chapter(page, f"{base}?chapter={chapter.slug}&speed={TOP_SPEED}", name)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train").first.click()
     page.wait_for_timeout(1000)
     s0, t0 = step_count(page), time.perf_counter()
     page.wait_for_timeout(seconds * 1000)
     s1, t1 = step_count(page), time.perf_counter()
-    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause").first.click()
     return {"fps": fps, "first_ms": stats["first"], "served": (s1 - s0) / (t1 - t0)}
 
 
@@ -109,7 +109,7 @@ def measure_sessions(browser, base: str, n: int, seconds: float) -> list[float]:
     for page in pages:
         open_chapter(page, f"{base}?chapter=collapse", name)
     for page in pages:
-        page.get_by_role("button", name="Train").click()
+        page.get_by_role("button", name="Train").first.click()
     time.sleep(1.0 + seconds)
     rates = []
     for page in pages:
@@ -123,7 +123,12 @@ def measure_sessions(browser, base: str, n: int, seconds: float) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--out",
+        type=lambda text: Path(text) if text else None,
+        default=ROOT / "docs" / "benchmarks.md",
+        help="the doc whose measured section is replaced ('' writes nothing)",
+    )
     parser.add_argument("chapters", nargs="*", help="only these chapter slugs (default: all)")
     args = parser.parse_args()
     selected = [c for c in chapters() if not args.chapters or c.slug in args.chapters]

@@ -17,6 +17,7 @@ from course.engine.runner import Runner
 FPS = 40  # frames per second each training session aims for when few sessions train
 MAX_TOTAL_FPS = 160  # frames per second for all sessions together; past it, each gets fewer
 MIN_SLICE = 0.004  # seconds of training per frame, at the least, however many sessions train
+LONE_SLICE = 0.1  # seconds one frame may train when a single session runs at a high speed
 
 
 class TrainerPool:
@@ -66,6 +67,11 @@ class TrainerPool:
             # each one fewer, larger frames rather than letting the frames pile up.
             period = max(1.0 / self.fps, len(running) / self.max_total_fps)
             budget = max(period / len(running), MIN_SLICE)
+            if len(running) == 1:
+                # Alone, a session whose speed asks for more steps than fit in one 1/fps frame
+                # gets fewer, longer frames: each frame's redraw costs the same however many
+                # steps it shows, so at top speed the steps, not the redraws, get the time.
+                budget = LONE_SLICE
             now = time.perf_counter()
             for runner in running:
                 if self._due.get(runner, 0.0) <= now and runner.running:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,17 +50,29 @@ class Runner:
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: int = 0
     _pending: list[tuple[int, float]] = field(default_factory=list)
+    _claims: int = 0  # page calls waiting for the lock; the trainer stands aside for them
 
     def __post_init__(self) -> None:
         self.publish(reset=True)
 
     # -- called from the page (event loop) ---------------------------------------------------
 
+    @contextmanager
+    def _claim(self) -> Iterator[None]:
+        """Take the sim for the page. The trainer drops the lock between frames and takes it
+        straight back, so a plain wait could last many frames: it stands aside instead."""
+        self._claims += 1
+        try:
+            with self.lock:
+                yield
+        finally:
+            self._claims -= 1
+
     def toggle(self) -> bool:
-        """Train if paused, pause if training (not after a divergence); returns ``running``."""
-        with self.lock:
-            self.running = not self.running and self.problem is None
-            return self.running
+        """Train if paused, pause if training (not after a divergence); returns ``running``.
+        Needs no lock: the trainer checks ``running`` after every step."""
+        self.running = not self.running and self.problem is None
+        return self.running
 
     def pause(self) -> None:
         self.running = False
@@ -67,13 +80,14 @@ class Runner:
     def step_frame(self) -> Frame:
         """Pause, then advance exactly one frame's worth of steps."""
         self.running = False
-        self.advance(budget=math.inf)
+        with self._claim():
+            self.advance(budget=math.inf, stepping=True)
         assert self.frame is not None
         return self.frame
 
     def reset(self) -> Frame:
         """Back to step 0 from the same seed; keeps training if it was."""
-        with self.lock:
+        with self._claim():
             self.sim.reset()
             self.problem = None
             self._pending.clear()
@@ -81,7 +95,7 @@ class Runner:
 
     def update(self, **settings: Any) -> bool:
         """Apply param changes; returns True if they required a reset (data or model changed)."""
-        with self.lock:
+        with self._claim():
             self.sim.param.update(**settings)
             if set(settings) - set(self.sim.live):
                 self.reset()
@@ -90,11 +104,19 @@ class Runner:
 
     # -- called from the trainer pool's thread -----------------------------------------------
 
-    def advance(self, budget: float) -> Frame | None:
+    def advance(self, budget: float, stepping: bool = False) -> Frame | None:
         """Train up to ``steps_per_frame`` steps or until ``budget`` seconds pass (at least one
-        step), then publish a frame. Stops the run on NaN/inf or on an error in the sim."""
+        step), then publish a frame. Stops the run on NaN/inf or on an error in the sim. Unless
+        ``stepping`` (the page's Step), a pause or a waiting page call ends the frame early."""
+
+        def interrupted() -> bool:
+            return not stepping and (self._claims > 0 or not self.running)
+
+        if interrupted():
+            return None
         with self.lock:
             if self.problem is not None:
+                self.running = False
                 return None
             deadline = time.perf_counter() + budget
             try:
@@ -104,7 +126,7 @@ class Runner:
                     if not math.isfinite(loss):
                         self._stop(DIVERGED.format(what=f"loss = {loss}", step=self.sim.steps))
                         break
-                    if time.perf_counter() >= deadline:
+                    if time.perf_counter() >= deadline or interrupted():
                         break
                 return self.publish()
             except Exception as error:  # a sim must never take the page down with it

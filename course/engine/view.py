@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import panel as pn
 import param
-from bokeh.layouts import row as bokeh_row
-from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool
+from bokeh.models import ColumnDataSource, HoverTool
 from panel.custom import JSComponent
 from panel.io.state import set_curdoc
 
@@ -34,7 +33,7 @@ from course.theme import (
 )
 
 SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500]
-LOSS_POINTS_PER_FRAME = 25  # the loss curve keeps its shape without one point per step
+LOSS_POINTS_PER_UPDATE = 50  # the loss curve keeps its shape without one point per step
 LOSS_ROLLOVER = 4000
 FRAMES_IN_FLIGHT = 2  # frames sent but not yet applied by the browser, at most
 ACK_TIMEOUT = 1.0  # seconds: send anyway if the browser never acknowledges
@@ -72,6 +71,46 @@ class Shortcuts(JSComponent):
 
     def _handle_msg(self, msg: Any) -> None:
         self._on_key(str(msg))
+
+
+class LiveHTML(JSComponent):
+    """HTML that changes several times a second (status line, readouts).
+
+    A Bokeh ``Div`` would do, but Bokeh answers any change to a layout model by laying out the
+    whole page again, plots included; this component only replaces its own element's content.
+    """
+
+    text = param.String(default="")
+
+    _esm = """
+    export function render({ model }) {
+      const el = document.createElement("div");
+      el.innerHTML = model.text;
+      model.on("text", () => { el.innerHTML = model.text; });
+      return el;
+    }
+    """
+
+
+class FrameClock(JSComponent):
+    """Flow control between server and browser: the server numbers every frame it sends, and
+    the browser echoes the number back once it has applied the frame."""
+
+    frame = param.Integer(default=0)
+
+    _esm = """
+    export function render({ model }) {
+      model.on("frame", () => model.send_msg(model.frame));
+      return document.createElement("span");
+    }
+    """
+
+    def __init__(self, on_ack, **params: Any) -> None:
+        super().__init__(**params)
+        self._on_ack = on_ack
+
+    def _handle_msg(self, msg: Any) -> None:
+        self._on_ack(int(msg))
 
 
 def widget_for(p: param.Parameter, value: Any) -> pn.widgets.Widget:
@@ -134,7 +173,8 @@ class SimView:
         self.runner = Runner(sim, steps_per_frame=self._speed(settings or {}))
         self._inbox_lock = threading.Lock()
         self._latest: Frame | None = None
-        self._history: list[tuple[np.ndarray, np.ndarray]] = []
+        self._history: list[tuple[np.ndarray, np.ndarray]] = []  # loss points not yet flushed
+        self._loss_backlog: list[tuple[np.ndarray, np.ndarray]] = []  # flushed, not yet drawn
         self._reset_pending = True
         self._flush_scheduled = False
         self.drawn_frame_id = 0
@@ -144,12 +184,7 @@ class SimView:
         # seconds for a click on Pause to get through). The browser echoes each frame's number
         # back; at most FRAMES_IN_FLIGHT go unacknowledged.
         self._sent, self._acked, self._sent_at = 0, 0, 0.0
-        self.clock = Div(visible=False, tags=[0])
-        self.ack = Div(visible=False, tags=[0])
-        self.clock.js_on_change(
-            "tags", CustomJS(args={"ack": self.ack}, code="ack.tags = cb_obj.tags.slice()")
-        )
-        self.ack.on_change("tags", self._on_ack)
+        self.clock = FrameClock(self._on_ack, height=0, margin=0)
 
         self.loss_source = ColumnDataSource({"step": [], "loss": []}, name="loss")
         self.figures = [*part.plots(), self._loss_figure()]
@@ -229,10 +264,8 @@ class SimView:
             widget.param.watch(lambda e, name=name: self._on_setting(name, e.new), event)
             self.param_widgets[name] = widget
 
-        # Raw Bokeh Divs, not Panel panes: they change every frame, and setting a Div's text
-        # is one cheap property change.
-        self.status = Div(text="", sizing_mode="stretch_width")
-        self.readouts = Div(text="", sizing_mode="stretch_width")
+        self.status = LiveHTML(sizing_mode="stretch_width")
+        self.readouts = LiveHTML(sizing_mode="stretch_width")
 
     def panel(self) -> pn.viewable.Viewable:
         """The sim section of a chapter page: plots first, controls beside them."""
@@ -248,14 +281,14 @@ class SimView:
                 self._with_tooltip(w, self.runner.sim.param[n].doc)
                 for n, w in self.param_widgets.items()
             ],
-            pn.pane.Bokeh(self.readouts, sizing_mode="stretch_width"),
+            self.readouts,
             *([self.shortcuts] if self.keyboard else []),
-            pn.pane.Bokeh(bokeh_row(self.clock, self.ack), visible=False),
+            self.clock,
             width=330,
             css_classes=["sim-controls"],
         )
         plots = pn.Column(
-            pn.pane.Bokeh(self.status, sizing_mode="stretch_width"),
+            self.status,
             pn.Row(
                 *[pn.pane.Bokeh(fig, sizing_mode="stretch_width") for fig in self.figures[:-1]],
                 sizing_mode="stretch_width",
@@ -281,6 +314,8 @@ class SimView:
         self._refresh_controls()
         if running:
             self.pool.wake()
+        else:
+            self._draw_loss(reset=False)  # the points the last frames held back
         if self.runner.frame is not None:
             self._render_readouts(self.runner.frame)
             self._render_status(self.runner.frame)
@@ -342,10 +377,10 @@ class SimView:
             self._flush_scheduled = True
         self.doc.add_next_tick_callback(self.flush)
 
-    def _on_ack(self, _attr: str, _old: Any, new: list[Any]) -> None:
-        """Event loop: the browser has applied frame ``new[0]``; send the newest one, if any."""
+    def _on_ack(self, applied: int) -> None:
+        """Event loop: the browser has applied frame ``applied``; send the newest one, if any."""
         with self._inbox_lock:
-            self._acked = max(self._acked, int(new[0]) if new else 0)
+            self._acked = max(self._acked, applied)
             waiting = self._latest is not None and self._latest.id != self.drawn_frame_id
             if not waiting or self._flush_scheduled:
                 return
@@ -363,32 +398,37 @@ class SimView:
             self._draw(frame, history, reset)
             self._sent += 1
             self._sent_at = time.perf_counter()
-            self.clock.tags = [self._sent]  # the browser echoes it into ack.tags once applied
+            self.clock.frame = self._sent  # the browser echoes it once applied (_on_ack)
 
     def _draw(
         self, frame: Frame, history: list[tuple[np.ndarray, np.ndarray]], reset: bool
     ) -> None:
-        steps = np.concatenate([h[0] for h in history]) if history else np.array([])
-        losses = np.concatenate([h[1] for h in history]) if history else np.array([])
-        if reset:
-            self.loss_source.data = {"step": steps, "loss": losses}
-        elif len(steps):
-            stride = max(1, math.ceil(len(steps) / LOSS_POINTS_PER_FRAME))
-            keep = slice(len(steps) - 1, None, -stride)  # always keep the newest point
-            self.loss_source.stream(
-                {"step": steps[keep][::-1], "loss": losses[keep][::-1]}, rollover=LOSS_ROLLOVER
-            )
         if frame.snapshot:
             self.part.draw(dict(frame.snapshot))
-        # Numbers changing 40 times a second cannot be read, and every text change costs the
-        # browser a layout pass: while training, refresh the text a few times a second.
+        # Numbers changing 40 times a second cannot be read, and every redraw costs the browser
+        # time: while training, the text and the loss curve follow a few times a second.
+        self._loss_backlog += history
         now = time.perf_counter()
-        if not self.runner.running or now - self._text_drawn_at >= TEXT_PERIOD:
+        if reset or not self.runner.running or now - self._text_drawn_at >= TEXT_PERIOD:
             self._text_drawn_at = now
+            self._draw_loss(reset)
             self._render_readouts(frame)
             self._render_status(frame)
         self._refresh_controls()
         self.drawn_frame_id = frame.id
+
+    def _draw_loss(self, reset: bool) -> None:
+        backlog, self._loss_backlog = self._loss_backlog, []
+        steps = np.concatenate([h[0] for h in backlog]) if backlog else np.array([])
+        losses = np.concatenate([h[1] for h in backlog]) if backlog else np.array([])
+        if reset:
+            self.loss_source.data = {"step": steps, "loss": losses}
+        elif len(steps):
+            stride = max(1, math.ceil(len(steps) / LOSS_POINTS_PER_UPDATE))
+            keep = slice(len(steps) - 1, None, -stride)  # always keep the newest point
+            self.loss_source.stream(
+                {"step": steps[keep][::-1], "loss": losses[keep][::-1]}, rollover=LOSS_ROLLOVER
+            )
 
     def _render_readouts(self, frame: Frame) -> None:
         def row(key: str, label: str, value: str, unit: str = "", help: str = "") -> str:

@@ -69,8 +69,43 @@ def test_an_exception_in_the_sim_stops_the_run_instead_of_raising():
 
 def test_time_budget_cuts_a_frame_short_but_runs_at_least_one_step():
     runner = Runner(Countdown(), steps_per_frame=1000)
+    runner.toggle()
     frame = runner.advance(budget=0.0)
     assert frame.step == 1
+
+
+def test_pause_ends_a_long_frame_after_the_current_step():
+    runner = Runner(Countdown(), steps_per_frame=1000)
+    runner.toggle()
+    step = runner.sim.train_step
+
+    def step_then_pause_at_three():
+        if runner.sim.steps == 2:
+            runner.pause()  # as a click on Pause from the page's thread would, mid-frame
+        return step()
+
+    runner.sim.train_step = step_then_pause_at_three
+    frame = runner.advance(budget=math.inf)
+    assert frame.step == 3
+    assert runner.advance(budget=math.inf) is None and runner.sim.steps == 3
+
+
+def test_the_trainer_stands_aside_while_the_page_waits_for_the_sim():
+    runner = Runner(Countdown(), steps_per_frame=1000)
+    runner.toggle()
+    runner._claims = 1  # a page call (reset, a setting) is waiting for the lock
+    assert runner.advance(budget=math.inf) is None and runner.sim.steps == 0
+    runner._claims = 0
+    step = runner.sim.train_step
+
+    def step_then_claim_at_three():
+        if runner.sim.steps == 2:
+            runner._claims = 1
+        return step()
+
+    runner.sim.train_step = step_then_claim_at_three
+    assert runner.advance(budget=math.inf).step == 3
+    assert runner.running  # standing aside is not pausing
 
 
 def test_same_seed_same_frames():
