@@ -1,0 +1,471 @@
+"""Chapter 5: pull each pair together, push the other items away, and read off a bound on the
+information the two views share; first on the circle, then on the two halves of real digits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from bokeh.layouts import column, row
+from bokeh.models import BoxAnnotation, Label, Legend, Range1d, Span
+
+from course.engine.chapter import Chapter, Part, Readout, new_figure
+from course.theme import CATEGORICAL
+from sims.contrastive_digits import ContrastiveDigitsSim
+from sims.contrastive_toy import ContrastiveToySim
+
+# Ten digits need ten colours, more than Okabe & Ito's eight. Every digit is drawn as its own
+# numeral, so nothing depends on telling colours apart; the colours only help the eye group.
+# They are Paul Tol's "muted" scheme (nine colours chosen to stay distinct for colour-blind
+# readers) and a mid grey for the tenth.
+DIGIT_COLOURS = (
+    "#332288",  # indigo
+    "#88CCEE",  # cyan
+    "#44AA99",  # teal
+    "#117733",  # green
+    "#999933",  # olive
+    "#DDCC77",  # sand
+    "#CC6677",  # rose
+    "#882255",  # wine
+    "#AA4499",  # purple
+    "#777777",  # grey
+)
+CEILING = "#D55E00"  # vermilion: the ceiling log K
+BOUND = "#0072B2"  # blue: the bound log K - L
+PULL = "#000000"  # the anchor, its positive and the line between them
+PUSH = "#999999"  # the negatives and the lines to them
+VACUOUS = "#999999"  # the band below 0 nats, where the bound says nothing
+CIRCLE = np.linspace(0, 2 * np.pi, 181)
+LEGEND = {
+    "label_text_font_size": "9pt",
+    "title_text_font_size": "9pt",
+    "padding": 3,
+    "spacing": 2,
+    "margin": 2,
+    "glyph_width": 22,
+    "glyph_height": 22,
+}
+
+
+def follow(steps: Range1d, step: np.ndarray) -> None:
+    """Stretch a training-step axis to the newest step (at least 200 steps wide). Set from the
+    snapshot rather than left to autoscaling, so an empty plot still has axes."""
+    steps.end = max(200.0, 1.02 * float(step.max())) if len(step) else 200.0
+
+
+def bound_figure(title: str, y_range: tuple[float, float], **kwargs):
+    """The bound log K - L over training, a dashed ceiling log K and a grey band below 0."""
+    fig = new_figure(title, "training step", "nats", x_range=(0, 200), y_range=y_range, **kwargs)
+    fig.add_layout(BoxAnnotation(top=0, fill_color=VACUOUS, fill_alpha=0.12, line_alpha=0))
+    fig.add_layout(
+        Label(
+            x=8,
+            y=-0.15,
+            x_units="screen",
+            text="below 0: the bound says nothing",
+            text_font_size="9pt",
+            text_color="#666666",
+            text_baseline="top",
+        )
+    )
+    ceiling = Span(
+        location=0.0, dimension="width", line_color=CEILING, line_dash="dashed", line_width=2
+    )
+    label = Label(
+        x=8,
+        y=0.0,
+        x_units="screen",
+        y_offset=4,
+        text="",
+        text_font_size="9pt",
+        text_color=CEILING,
+    )
+    fig.add_layout(ceiling)
+    fig.add_layout(label)
+    return fig, ceiling, label
+
+
+def show_ceiling(span: Span, label: Label, ceiling: float | None) -> None:
+    """Put the dashed ceiling line at ``ceiling`` nats, or hide it when it is unknown."""
+    known = ceiling is not None and math.isfinite(ceiling)
+    span.visible = label.visible = known
+    if known:
+        span.location = label.y = ceiling
+        label.text = f"ceiling log K = {ceiling:.2f} nats"
+
+
+class PushAndPull(Part):
+    title = "Push and pull on the circle"
+    sim = ContrastiveToySim
+    controls = (
+        "loss",
+        "negatives",
+        "k",
+        "tau",
+        "margin",
+        "lr",
+        "weight_decay",
+        "view_noise",
+        "nuisance",
+        "n_clusters",
+        "n_items",
+        "seed",
+    )
+    readouts = (
+        Readout(
+            "loss", "loss", "", "{:.3f}", "the chosen loss on fixed held-out views of every item"
+        ),
+        Readout(
+            "bound",
+            "bound log K − L",
+            "nats",
+            "{:.2f}",
+            "the InfoNCE bound on the information shared by the two views' codes, held-out views",
+        ),
+        Readout(
+            "ceiling",
+            "ceiling log K",
+            "nats",
+            "{:.2f}",
+            "the most the bound can ever say: K = k + 1 candidates per anchor",
+        ),
+        Readout(
+            "bound_max",
+            "best bound so far",
+            "nats",
+            "{:.2f}",
+            "the highest bound seen on a training batch since step 0; never above the ceiling",
+        ),
+        Readout(
+            "alignment",
+            "alignment",
+            "",
+            "{:.3f}",
+            "mean ||z₁ − z₂||² over the two views of each item: 0 when the views agree exactly",
+        ),
+        Readout(
+            "uniformity",
+            "uniformity",
+            "",
+            "{:.2f}",
+            "log of the mean exp(−2||zᵢ − zⱼ||²): 0 for one point, about −1.58 for an even circle",
+        ),
+        Readout(
+            "resultant_length",
+            "collapse meter",
+            "",
+            "{:.2f}",
+            "length of the mean code (mean resultant length): 0 spread round, 1 all on one point",
+        ),
+    )
+    speed = 5
+    loss_label = "loss (training batch)"
+
+    def plots(self):
+        circle = new_figure(
+            "Codes on the unit circle",
+            "code 1",
+            "code 2",
+            x_range=(-1.3, 1.3),
+            y_range=(-1.3, 1.3),
+            frame_width=340,
+            frame_height=340,
+            width=None,  # the frame's size decides: a round circle
+            height=None,
+            sizing_mode="fixed",
+            tools="save",
+        )
+        # The first source must move when the sim trains: the codes do.
+        codes = self.source("codes", x=[], y=[], color=[], marker=[], group=[])
+        push = self.source("push", x0=[], y0=[], x1=[], y1=[])
+        pull = self.source("pull", x0=[], y0=[], x1=[], y1=[])
+        negatives = self.source("negatives", x=[], y=[])
+        anchor = self.source("anchor", x=[], y=[])
+        positive = self.source("positive", x=[], y=[])
+
+        circle.line(np.cos(CIRCLE), np.sin(CIRCLE), color="#aaaaaa", line_width=1)
+        circle.scatter(
+            "x",
+            "y",
+            source=codes,
+            color="color",
+            marker="marker",
+            size=7,
+            alpha=0.75,
+            line_color="#222222",
+            line_width=0.3,
+            legend_field="group",
+        )
+        circle.segment("x0", "y0", "x1", "y1", source=push, color=PUSH, alpha=0.5, line_width=1)
+        circle.segment("x0", "y0", "x1", "y1", source=pull, color=PULL, line_width=3)
+        circle.scatter(
+            "x",
+            "y",
+            source=negatives,
+            size=9,
+            fill_alpha=0,
+            line_color="#555555",
+            line_width=1.5,
+            legend_label="its negatives",
+        )
+        circle.scatter(
+            "x",
+            "y",
+            source=positive,
+            marker="diamond",
+            size=17,
+            color="#ffffff",
+            line_color=PULL,
+            line_width=2.5,
+            legend_label="its positive",
+        )
+        circle.scatter(
+            "x",
+            "y",
+            source=anchor,
+            marker="star",
+            size=19,
+            color=PULL,
+            line_color="#ffffff",
+            line_width=0.5,
+            legend_label="anchor",
+        )
+        clusters = circle.legend[0]
+        roles = Legend(items=clusters.items[1:], orientation="horizontal", **LEGEND)
+        clusters.items = clusters.items[:1]
+        clusters.update(orientation="horizontal", ncols=6, title="cluster (never used in training)")
+        clusters.update(**LEGEND)
+        circle.add_layout(clusters, "below")
+        circle.add_layout(roles, "below")
+        circle.xgrid.grid_line_alpha = 0.4
+        circle.ygrid.grid_line_alpha = 0.4
+
+        bound, self.ceiling, self.ceiling_label = bound_figure(
+            "Bound log K − L on training batches", (-2, 5.3), height=500
+        )
+        history = self.source("bound", step=[], bound=[])
+        bound.line("step", "bound", source=history, color=BOUND, line_width=2)
+        self.steps = bound.x_range
+        return [row(circle, bound, sizing_mode="stretch_width")]
+
+    def draw(self, snapshot):
+        z, labels = snapshot["z"], snapshot["labels"].astype(int)
+        self.sources["codes"].data = {
+            "x": z[:, 0],
+            "y": z[:, 1],
+            "color": np.array([CATEGORICAL[i % len(CATEGORICAL)] for i in labels]),
+            "marker": np.where(labels < len(CATEGORICAL), "circle", "square"),
+            "group": np.array([str(i + 1) for i in labels]),
+        }
+        a, p, neg = snapshot["anchor"], snapshot["positive"], snapshot["negatives"]
+        k = len(neg)
+        self.sources["push"].data = {
+            "x0": np.full(k, a[0]),
+            "y0": np.full(k, a[1]),
+            "x1": neg[:, 0],
+            "y1": neg[:, 1],
+        }
+        self.sources["pull"].data = {
+            "x0": a[:1],
+            "y0": a[1:],
+            "x1": p[:1],
+            "y1": p[1:],
+        }
+        self.sources["negatives"].data = {"x": neg[:, 0], "y": neg[:, 1]}
+        self.sources["anchor"].data = {"x": a[:1], "y": a[1:]}
+        self.sources["positive"].data = {"x": p[:1], "y": p[1:]}
+        history = snapshot["bound_history"]
+        self.sources["bound"].data = {"step": history[:, 0], "bound": history[:, 1]}
+        follow(self.steps, history[:, 0])
+        # The snapshot's batch is one anchor and its k negatives: K = k + 1 candidates.
+        show_ceiling(self.ceiling, self.ceiling_label, math.log(k + 1))
+
+
+class TopAndBottom(Part):
+    title = "Top half, bottom half: real digits"
+    sim = ContrastiveDigitsSim
+    controls = ("tau", "lr", "k", "pixel_noise", "probe_every", "code_dim", "hidden", "seed")
+    readouts = (
+        Readout(
+            "probe_accuracy",
+            "probe on codes",
+            "",
+            "{:.1%}",
+            "held-out digits a linear classifier reads correctly from the top-half codes",
+        ),
+        Readout(
+            "raw_accuracy",
+            "probe on raw pixels",
+            "",
+            "{:.1%}",
+            "the same classifier on the 32 raw pixels of the top half",
+        ),
+        Readout(
+            "untrained_accuracy",
+            "probe on untrained codes",
+            "",
+            "{:.1%}",
+            "the same classifier on the codes of the encoder at step 0",
+        ),
+        Readout(
+            "bound",
+            "bound on held-out digits",
+            "nats",
+            "{:.2f}",
+            "log K − L with L the symmetric loss halved, on 500 digits never trained on",
+        ),
+        Readout(
+            "ceiling",
+            "ceiling log K",
+            "nats",
+            "{:.2f}",
+            "the most the bound can ever say: K = k + 1 candidates",
+        ),
+        Readout(
+            "alignment",
+            "alignment",
+            "",
+            "{:.3f}",
+            "mean ||z_top − z_bottom||² for the two halves of each held-out digit",
+        ),
+        Readout(
+            "uniformity",
+            "uniformity",
+            "",
+            "{:.2f}",
+            "log of the mean exp(−2||zᵢ − zⱼ||²) over top-half codes: lower is more spread",
+        ),
+    )
+    speed = 10
+    loss_label = "CMC loss (training batch)"
+
+    def plots(self):
+        codes = new_figure(
+            "Top-half codes of 300 held-out digits",
+            "direction 1",
+            "direction 2",
+            x_range=(-1.1, 1.1),
+            y_range=(-1.1, 1.1),
+            frame_width=330,
+            frame_height=330,
+            width=None,  # the frame's size decides: a round circle
+            height=None,
+            sizing_mode="fixed",
+            tools="save",
+        )
+        points = self.source("digit_codes", x=[], y=[], digit=[], color=[])
+        codes.line(np.cos(CIRCLE), np.sin(CIRCLE), color="#cccccc", line_width=1)
+        codes.text(
+            "x",
+            "y",
+            text="digit",
+            source=points,
+            text_color="color",
+            text_font_size="11pt",
+            text_font_style="bold",
+            text_align="center",
+            text_baseline="middle",
+        )
+        codes.add_layout(
+            Label(
+                x=4,
+                y=4,
+                x_units="screen",
+                y_units="screen",
+                text="labels only colour the plot: training never sees them",
+                text_font_size="9pt",
+                text_color="#666666",
+            )
+        )
+
+        probe = new_figure(
+            "Linear probe on held-out digits",
+            "training step",
+            "held-out accuracy (%)",
+            x_range=(0, 200),
+            y_range=(0, 100),
+            height=250,
+            tools="save",
+        )
+        history = self.source("probe", step=[], accuracy=[])
+        probe.line("step", "accuracy", source=history, color=BOUND, line_width=2)
+        probe.scatter("step", "accuracy", source=history, color=BOUND, size=6)
+        self.raw = Span(
+            location=0, dimension="width", line_color=CEILING, line_dash="dashed", line_width=2
+        )
+        self.untrained = Span(
+            location=0, dimension="width", line_color="#666666", line_dash="dotted", line_width=2
+        )
+        self.raw_label = Label(
+            x=8,
+            y=0,
+            x_units="screen",
+            y_offset=4,
+            text="",
+            text_font_size="9pt",
+            text_color=CEILING,
+        )
+        self.untrained_label = Label(
+            x=8,
+            y=0,
+            x_units="screen",
+            y_offset=4,
+            text="",
+            text_font_size="9pt",
+            text_color="#666666",
+        )
+        for model in (self.raw, self.untrained, self.raw_label, self.untrained_label):
+            probe.add_layout(model)
+
+        bound, self.ceiling, self.ceiling_label = bound_figure(
+            "The bound log K − L (training batches)", (-1.5, 6), height=250, tools="save"
+        )
+        bound.x_range = self.steps = probe.x_range  # one step axis for both, lined up
+        bounds = self.source("bound", step=[], bound=[])
+        bound.line("step", "bound", source=bounds, color=BOUND, line_width=2)
+        return [
+            row(
+                codes,
+                column(probe, bound, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            )
+        ]
+
+    def draw(self, snapshot):
+        xy, labels = snapshot["xy"], snapshot["labels"].astype(int)
+        self.sources["digit_codes"].data = {
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "digit": np.array([str(d) for d in labels]),
+            "color": np.array([DIGIT_COLOURS[d % 10] for d in labels]),
+        }
+        probe = snapshot["probe_history"]  # (m, 2): step, accuracy; the first row is step 0
+        self.sources["probe"].data = {"step": probe[:, 0], "accuracy": 100 * probe[:, 1]}
+        untrained = float(probe[0, 1]) if len(probe) and probe[0, 0] == 0 else None
+        self._line(self.untrained, self.untrained_label, untrained, "same encoder, untrained")
+        raw = snapshot.get("raw_accuracy")
+        raw = float(np.ravel(raw)[0]) if raw is not None else None
+        self._line(self.raw, self.raw_label, raw, "32 raw top-half pixels")
+
+        bounds = snapshot["bound_history"]
+        self.sources["bound"].data = {"step": bounds[:, 0], "bound": bounds[:, 1]}
+        follow(self.steps, np.concatenate([probe[:, 0], bounds[:, 0]]))
+        ceiling = snapshot.get("ceiling")
+        show_ceiling(
+            self.ceiling,
+            self.ceiling_label,
+            float(np.ravel(ceiling)[0]) if ceiling is not None else None,
+        )
+
+    @staticmethod
+    def _line(span: Span, label: Label, accuracy: float | None, name: str) -> None:
+        span.visible = label.visible = accuracy is not None
+        if accuracy is not None:
+            span.location = label.y = 100 * accuracy
+            label.text = f"{name}: {accuracy:.0%}"
+
+
+class ContrastiveChapter(Chapter):
+    slug = "contrastive"
+    order = 5
+    parts = (PushAndPull, TopAndBottom)
