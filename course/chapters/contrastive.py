@@ -241,7 +241,7 @@ class PushAndPull(Part):
         circle.ygrid.grid_line_alpha = 0.4
 
         bound, self.ceiling, self.ceiling_label = bound_figure(
-            "Bound log K − L on training batches", (-2, 5.3), height=500
+            "Bound log K − L (batches)", (-2, 5.3), height=500
         )
         history = self.source("bound", step=[], bound=[])
         bound.line("step", "bound", source=history, color=BOUND, line_width=2)
@@ -418,7 +418,7 @@ class TopAndBottom(Part):
             probe.add_layout(model)
 
         bound, self.ceiling, self.ceiling_label = bound_figure(
-            "The bound log K − L (training batches)", (-1.5, 6), height=250, tools="save"
+            "Bound log K − L (batches)", (-1.5, 6), height=250, tools="save"
         )
         bound.x_range = self.steps = probe.x_range  # one step axis for both, lined up
         bounds = self.source("bound", step=[], bound=[])

@@ -134,7 +134,7 @@ class SeenAndHidden(Part):
         bars.add_layout(bars.legend[0], "below")
 
         errors = new_figure(
-            "Squared error per hidden bar on these four inputs",
+            "Squared error per hidden bar",
             "input",
             "squared error",
             x_range=(0, 4 * N_EXAMPLES),
@@ -321,7 +321,7 @@ class PredictingAnEmbedding(Part):
         )
 
         meter = new_figure(
-            "Collapse meter: spread of each coordinate",
+            "Collapse meter: spread per coordinate",
             "embedding coordinate",
             "standard deviation",
             x_range=(0.4, 8.6),

@@ -234,7 +234,7 @@ class SimView:
     def _build_widgets(self) -> None:
         self.train_button = pn.widgets.Button(
             label="Train",
-            button_type="primary",
+            color="primary",
             width=95,
             description="Start or pause training (Space)",
         )
@@ -347,7 +347,7 @@ class SimView:
 
     def _refresh_controls(self) -> None:
         self.train_button.label = "Pause" if self.runner.running else "Train"
-        self.train_button.button_type = "warning" if self.runner.running else "primary"
+        self.train_button.color = "warning" if self.runner.running else "primary"
 
     def _connected(self) -> bool:
         if self.doc is None or self.doc.session_context is None:
