@@ -53,6 +53,25 @@ def follow(steps: Range1d, step: np.ndarray) -> None:
     steps.end = max(200.0, 1.02 * float(step.max())) if len(step) else 200.0
 
 
+def round_figure(title: str, x_label: str, y_label: str, extent: float, size: int, ring: str):
+    """A square plot of [-extent, extent]^2 with the unit circle drawn in colour ``ring``."""
+    fig = new_figure(
+        title,
+        x_label,
+        y_label,
+        x_range=(-extent, extent),
+        y_range=(-extent, extent),
+        frame_width=size,
+        frame_height=size,
+        width=None,  # the frame's size decides: a round circle
+        height=None,
+        sizing_mode="fixed",
+        tools="save",
+    )
+    fig.line(np.cos(CIRCLE), np.sin(CIRCLE), color=ring, line_width=1)
+    return fig
+
+
 def bound_figure(title: str, y_range: tuple[float, float], **kwargs):
     """The bound log K - L over training, a dashed ceiling log K and a grey band below 0."""
     fig = new_figure(title, "training step", "nats", x_range=(0, 200), y_range=y_range, **kwargs)
@@ -162,19 +181,7 @@ class PushAndPull(Part):
     loss_label = "loss (training batch)"
 
     def plots(self):
-        circle = new_figure(
-            "Codes on the unit circle",
-            "code 1",
-            "code 2",
-            x_range=(-1.3, 1.3),
-            y_range=(-1.3, 1.3),
-            frame_width=340,
-            frame_height=340,
-            width=None,  # the frame's size decides: a round circle
-            height=None,
-            sizing_mode="fixed",
-            tools="save",
-        )
+        circle = round_figure("Codes on the unit circle", "code 1", "code 2", 1.3, 340, "#aaaaaa")
         # The first source must move when the sim trains: the codes do.
         codes = self.source("codes", x=[], y=[], color=[], marker=[], group=[])
         push = self.source("push", x0=[], y0=[], x1=[], y1=[])
@@ -183,7 +190,6 @@ class PushAndPull(Part):
         anchor = self.source("anchor", x=[], y=[])
         positive = self.source("positive", x=[], y=[])
 
-        circle.line(np.cos(CIRCLE), np.sin(CIRCLE), color="#aaaaaa", line_width=1)
         circle.scatter(
             "x",
             "y",
@@ -340,21 +346,15 @@ class TopAndBottom(Part):
     loss_label = "CMC loss (training batch)"
 
     def plots(self):
-        codes = new_figure(
+        codes = round_figure(
             "Top-half codes of 300 held-out digits",
             "direction 1",
             "direction 2",
-            x_range=(-1.1, 1.1),
-            y_range=(-1.1, 1.1),
-            frame_width=330,
-            frame_height=330,
-            width=None,  # the frame's size decides: a round circle
-            height=None,
-            sizing_mode="fixed",
-            tools="save",
+            1.1,
+            330,
+            "#cccccc",
         )
         points = self.source("digit_codes", x=[], y=[], digit=[], color=[])
-        codes.line(np.cos(CIRCLE), np.sin(CIRCLE), color="#cccccc", line_width=1)
         codes.text(
             "x",
             "y",
