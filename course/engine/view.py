@@ -367,6 +367,8 @@ class SimView:
         the browser is still busy with earlier frames (then the next acknowledgement does)."""
         with self._inbox_lock:
             self._latest = frame
+            if frame.reset:  # the points of earlier frames belong to the run that was reset
+                self._history = []
             self._history.append(frame.history)
             self._reset_pending |= frame.reset
             if self._flush_scheduled or self.doc is None:
@@ -407,7 +409,7 @@ class SimView:
             self.part.draw(dict(frame.snapshot))
         # Numbers changing 40 times a second cannot be read, and every redraw costs the browser
         # time: while training, the text and the loss curve follow a few times a second.
-        self._loss_backlog += history
+        self._loss_backlog = history if reset else self._loss_backlog + history
         now = time.perf_counter()
         if reset or not self.runner.running or now - self._text_drawn_at >= TEXT_PERIOD:
             self._text_drawn_at = now

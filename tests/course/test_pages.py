@@ -189,6 +189,20 @@ def test_view_drops_stale_frames_but_keeps_their_loss_points():
     assert len(view.loss_source.data["step"]) == view.runner.sim.steps
 
 
+def test_reset_drops_loss_points_not_yet_drawn():
+    view = page(chapter="collapse")
+    view.runner.toggle()
+    for _ in range(2):  # frames while training: the loss curve waits for the next text refresh
+        view.runner.advance(budget=1.0)
+        view.flush()
+    view.runner.advance(budget=1.0)  # and one the page has not drawn at all
+    view.reset()
+    view.runner.advance(budget=1.0)
+    view.flush()
+    steps = view.loss_source.data["step"]
+    assert list(steps) == list(range(1, view.runner.sim.steps + 1)), "points from before Reset"
+
+
 def test_diverged_run_shows_a_plain_message():
     view = page(chapter="collapse")
     view.runner.step_frame()
