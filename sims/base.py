@@ -4,6 +4,10 @@ A sim is a plain ``param.Parameterized``: its params are bounded and documented 
 become slider ranges, the docs become tooltips), it owns its data, models and optimiser, and it
 never imports a UI library. The live-training engine and ``python -m sims`` drive every sim
 through the same few methods: ``reset()``, ``step()``, ``measure()`` and ``snapshot()``.
+
+Everything a page shows is computed here: ``measure()`` gives the numbers (each one a page may
+show as a readout is declared in ``metrics`` with its label, unit and doc, as params carry
+theirs), ``snapshot()`` the arrays, and ``verdict()`` the diagnosis for the status line.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import param
@@ -40,6 +44,41 @@ class Expect:
 
 
 @dataclass(frozen=True)
+class Metric:
+    """What one measured number means, for a readout: ``label`` in ``unit``, printed with
+    ``fmt``; ``doc`` is the tooltip a student reads (as a param's doc is)."""
+
+    label: str
+    unit: str = ""
+    fmt: str = "{:.3f}"
+    doc: str = ""
+
+    def format(self, value: float | None) -> str:
+        if value is None:
+            return "–"
+        try:
+            return self.fmt.format(value)
+        except (ValueError, TypeError):
+            return str(value)
+
+
+VERDICT_STATES = ("collapsed", "note")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A diagnosis for the status line: ``collapsed`` colours it as a collapse, ``note`` only
+    adds the text."""
+
+    state: Literal["collapsed", "note"]
+    text: str
+
+    def __post_init__(self) -> None:
+        if self.state not in VERDICT_STATES:
+            raise ValueError(f"state must be one of {VERDICT_STATES}, got {self.state!r}")
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A run the chapter's lesson makes a promise about: settings, length, and the promises."""
 
@@ -62,6 +101,7 @@ class Sim(param.Parameterized):
     title: ClassVar[str] = ""
     live: ClassVar[tuple[str, ...]] = ()
     scenarios: ClassVar[tuple[Scenario, ...]] = ()
+    metrics: ClassVar[Mapping[str, Metric]] = {}  # what measure() returns that a page may show
 
     seed = param.Integer(
         default=0, bounds=(0, 9999), doc="Random seed: the same seed always gives the same run."
@@ -125,9 +165,29 @@ class Sim(param.Parameterized):
         """Plain numpy arrays for drawing; never tensors that the next step will change."""
         raise NotImplementedError
 
-    def verdict(self, measured: Mapping[str, float]) -> str | None:
-        """A short diagnosis for the status line (e.g. "collapsed"), or None."""
+    def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
+        """A short diagnosis for the status line (e.g. a collapse), or None."""
         return None
+
+    # -- helpers for subclasses ---------------------------------------------------------------
+
+    def optimise(self, loss: torch.Tensor) -> None:
+        """One step of ``self.optimiser`` on ``loss`` with the live ``lr`` and ``weight_decay``
+        params (where the sim has them), so a slider moved mid-run counts from the next step.
+
+        A param group may carry ``"lr_scale"``, the name of a param that multiplies ``lr`` for
+        that group, and ``"decay": False`` to keep its weight decay as built (e.g. biases)."""
+        lr = getattr(self, "lr", None)
+        decay = getattr(self, "weight_decay", None)
+        for group in self.optimiser.param_groups:
+            if lr is not None:
+                scale = group.get("lr_scale")
+                group["lr"] = lr * getattr(self, scale) if scale else lr
+            if decay is not None and group.get("decay", True):
+                group["weight_decay"] = decay
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
 
 
 def discover() -> dict[str, type[Sim]]:
@@ -141,6 +201,36 @@ def discover() -> dict[str, type[Sim]]:
         if not info.name.startswith("_") and info.name not in {"base", "check"}:
             importlib.import_module(f"sims.{info.name}")
     return dict(sorted(REGISTRY.items()))
+
+
+class History:
+    """A thinned record of a whole run for a plot: one row ``(step, *values)`` every ``stride``
+    steps; past ``limit`` rows every other row is dropped and the stride doubles, so the record
+    stays bounded and evenly spaced however long the run."""
+
+    def __init__(self, width: int, every: int = 1, limit: int = 400) -> None:
+        if width < 1 or every < 1 or limit < 2:
+            raise ValueError(f"need width, every >= 1 and limit >= 2, got {width}, {every}, {limit}")
+        self.width, self.limit, self.stride = width, limit, every
+        self.rows: list[tuple[float, ...]] = []
+
+    def add(self, step: int, *values: float) -> None:
+        """Record ``values`` at ``step`` if the step falls on the stride."""
+        if len(values) + 1 != self.width:
+            raise ValueError(f"expected {self.width - 1} values, got {len(values)}")
+        if step % self.stride:
+            return
+        self.rows.append((float(step), *map(float, values)))
+        if len(self.rows) > self.limit:
+            self.rows = self.rows[::2]
+            self.stride *= 2
+
+    def array(self) -> np.ndarray:
+        """The rows as a float32 (n, width) array."""
+        return np.asarray(self.rows, dtype=np.float32).reshape(-1, self.width)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
