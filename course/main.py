@@ -1,12 +1,22 @@
 """Entry point of ``panel serve course/``: one page per browser session, chapter from ?chapter=."""
 
-import panel as pn
+from functools import partial
 
-from course.shell import build
+import panel as pn
+import torch
+
+from course.shell import build, close_views
+
+# Serving: every session's sim trains on the trainer pool's one thread, and many small sims
+# share the machine's cores with the web server; torch's default intra-op pool of one thread
+# per core would oversubscribe them.
+torch.set_num_threads(1)
 
 pn.extension("katex", throttled=True, notifications=False)
 
 template, views = build(pn.state.session_args, doc=pn.state.curdoc)
 if views:
-    pn.state.on_session_destroyed(lambda _context: [view.close() for view in views])
+    # Bokeh clears this module's globals once the script has run: the callback must carry
+    # everything it needs with it, not look up ``views`` here when the session ends.
+    pn.state.on_session_destroyed(partial(close_views, tuple(views)))
 template.servable(title="Making Views Agree")

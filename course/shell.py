@@ -11,6 +11,7 @@ from panel.theme import fast
 from course.chapters import chapters
 from course.engine.chapter import Chapter, Text
 from course.engine.markdown import markdown
+from course.engine.settings import unknown_settings
 from course.engine.view import SimView
 from course.theme import CSS, STYLESHEETS
 
@@ -97,9 +98,8 @@ def chapter_page(
     views = [
         SimView(part(), settings=settings, doc=doc, keyboard=i == 0) for i, part in enumerate(parts)
     ]
-    known = {name for part in parts for name in part.sim.param} | {"speed", "theme"}
-    unknown = [f"ignored unknown setting {name!r}" for name in settings if name not in known]
-    views[0].notices[:0] = unknown
+    known = {name for part in parts for name in part.sim.param}
+    views[0].notices[:0] = unknown_settings(settings, known)
 
     sims: list[Any] = []
     for part, view in zip(parts, views, strict=True):
@@ -137,6 +137,12 @@ def chapter_page(
         ),
     ]
     return content, views
+
+
+def close_views(views: tuple[SimView, ...], _session_context: Any = None) -> None:
+    """When a browser session ends: stop its sims for good."""
+    for view in views:
+        view.close()
 
 
 def build(

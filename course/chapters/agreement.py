@@ -6,7 +6,7 @@ import numpy as np
 from bokeh.models import ColorBar, HoverTool
 from bokeh.transform import linear_cmap
 
-from course.engine.chapter import Chapter, Readout, new_figure
+from course.engine.chapter import Chapter, new_figure
 from course.theme import VIRIDIS
 from sims.agreement import AgreementSim
 
@@ -18,30 +18,7 @@ class AgreementChapter(Chapter):
     order = 1
     sim = AgreementSim
     controls = ("lr", "nuisance", "normalise", "n_scenes", "seed")
-    readouts = (
-        Readout("loss", "consistency loss", "", "{:.4f}", "mean of ||a - b||² over the scenes"),
-        Readout(
-            "disagreement",
-            "disagreement",
-            "",
-            "{:.1%}",
-            "pair distance relative to unrelated codes: 100% at random, 0% when they agree",
-        ),
-        Readout(
-            "signal_r2",
-            "hidden signal in code A",
-            "R²",
-            "{:.2f}",
-            "how much of the hidden signal a smooth fit can read off code A (0 to 1)",
-        ),
-        Readout(
-            "spread_ratio",
-            "cloud size vs start",
-            "×",
-            "{:.2f}",
-            "spread of the codes relative to step 0",
-        ),
-    )
+    readouts = ("loss", "disagreement", "signal_r2", "spread_ratio")
     speed = 2
 
     def plots(self):
@@ -124,8 +101,8 @@ class AgreementChapter(Chapter):
         capture.add_layout(capture.legend[0], "below")
         return [codes, capture]
 
-    def draw(self, snapshot):
-        a, b, s = snapshot["a"], snapshot["b"], snapshot["signal"]
+    def draw(self, frame):
+        a, b, s = frame.snapshot["a"], frame.snapshot["b"], frame.snapshot["signal"]
         self.fill("pairs", x0=a[:, 0], y0=a[:, 1], x1=b[:, 0], y1=b[:, 1])
         self.fill("codes_a", x=a[:, 0], y=a[:, 1], signal=s)
         self.fill("codes_b", x=b[:, 0], y=b[:, 1], signal=s)

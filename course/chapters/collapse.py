@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import Legend, LegendItem, Span
+from bokeh.models import Legend, LegendItem
 
-from course.engine.chapter import Chapter, Readout, new_figure
+from course.engine.chapter import Chapter, new_figure
 from course.theme import CATEGORICAL
 from sims.collapse import CollapseSim
 
@@ -27,29 +27,11 @@ class CollapseChapter(Chapter):
         "seed",
     )
     readouts = (
-        Readout("agreement", "agreement loss", "", "{:.4f}", "mean ||z₁ - z₂||² of two views"),
-        Readout(
-            "spread",
-            "spread (mean std)",
-            "",
-            "{:.3f}",
-            "standard deviation of the embeddings, averaged over dimensions",
-        ),
-        Readout("spread_ratio", "spread vs start", "", "{:.1%}", "100% = as spread as at step 0"),
-        Readout(
-            "min_spread_over_floor",
-            "smallest spread / floor",
-            "",
-            "{:.2f}",
-            "1.00 or more: every dimension is at least as spread as the floor asks",
-        ),
-        Readout(
-            "effective_rank",
-            "effective rank",
-            "dims",
-            "{:.2f}",
-            "how many dimensions the cloud really uses (0 = a point)",
-        ),
+        "agreement",
+        "spread",
+        "spread_ratio",
+        "min_spread_over_floor",
+        "effective_rank",
     )
     speed = 2
 
@@ -97,26 +79,15 @@ class CollapseChapter(Chapter):
         )
         bars = self.source("spread", dim=[], std=[])
         meter.vbar("dim", top="std", width=0.7, source=bars, color="#009E73")
-        self.floor_line = Span(
-            name="floor-line",
-            location=1.0,
-            dimension="width",
-            line_dash="dashed",
-            line_color="#D55E00",
-            line_width=2,
-            visible=False,
-        )
-        meter.add_layout(self.floor_line)
+        self.reference(meter, "floor-line", line_color="#D55E00")
         meter.xaxis.ticker = list(range(1, 9))
         return [cloud, meter]
 
-    def draw(self, snapshot):
+    def draw(self, frame):
+        snapshot = frame.snapshot
         z, labels = snapshot["z"], snapshot["labels"]
         colours = np.array([CATEGORICAL[i % len(CATEGORICAL)] for i in labels])
         self.fill("cloud", x=z[:, 0], y=z[:, 1], color=colours)
         std = snapshot["spread"]
         self.fill("spread", dim=np.arange(1, len(std) + 1), std=std)
-        floor = float(snapshot["floor"][0])
-        self.floor_line.visible = bool(np.isfinite(floor))
-        if np.isfinite(floor):
-            self.floor_line.location = floor
+        self.mark("floor-line", float(snapshot["floor"][0]))  # NaN while the floor is off

@@ -3,13 +3,11 @@ information the two views share; first on the circle, then on the two halves of 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from bokeh.layouts import column, row
-from bokeh.models import BoxAnnotation, Label, Legend, Range1d, Span
+from bokeh.models import BoxAnnotation, Label, Legend, Range1d
 
-from course.engine.chapter import Chapter, Part, Readout, new_figure
+from course.engine.chapter import Chapter, Part, new_figure
 from course.theme import CATEGORICAL
 from sims.contrastive_digits import ContrastiveDigitsSim
 from sims.contrastive_toy import ContrastiveToySim
@@ -72,8 +70,9 @@ def round_figure(title: str, x_label: str, y_label: str, extent: float, size: in
     return fig
 
 
-def bound_figure(title: str, y_range: tuple[float, float], **kwargs):
-    """The bound log K - L over training, a dashed ceiling log K and a grey band below 0."""
+def bound_figure(part: Part, name: str, title: str, y_range: tuple[float, float], **kwargs):
+    """The bound log K - L over training, a grey band below 0 and a dashed ceiling log K (the
+    reference line ``name``)."""
     fig = new_figure(title, "training step", "nats", x_range=(0, 200), y_range=y_range, **kwargs)
     fig.add_layout(BoxAnnotation(top=0, fill_color=VACUOUS, fill_alpha=0.12, line_alpha=0))
     fig.add_layout(
@@ -87,30 +86,14 @@ def bound_figure(title: str, y_range: tuple[float, float], **kwargs):
             text_baseline="top",
         )
     )
-    ceiling = Span(
-        location=0.0, dimension="width", line_color=CEILING, line_dash="dashed", line_width=2
-    )
-    label = Label(
-        x=8,
-        y=0.0,
-        x_units="screen",
-        y_offset=4,
-        text="",
-        text_font_size="9pt",
-        text_color=CEILING,
-    )
-    fig.add_layout(ceiling)
-    fig.add_layout(label)
-    return fig, ceiling, label
+    part.reference(fig, name, label="", line_color=CEILING)
+    return fig
 
 
-def show_ceiling(span: Span, label: Label, ceiling: float | None) -> None:
-    """Put the dashed ceiling line at ``ceiling`` nats, or hide it when it is unknown."""
-    known = ceiling is not None and math.isfinite(ceiling)
-    span.visible = label.visible = known
-    if known:
-        span.location = label.y = ceiling
-        label.text = f"ceiling log K = {ceiling:.2f} nats"
+def mark_ceiling(part: Part, name: str, measured) -> None:
+    """The ceiling log K that the sim measured, as a dashed line with its value."""
+    ceiling = measured.get("ceiling")
+    part.mark(name, ceiling, f"ceiling log K = {ceiling:.2f} nats" if ceiling is not None else "")
 
 
 class PushAndPull(Part):
@@ -131,51 +114,13 @@ class PushAndPull(Part):
         "seed",
     )
     readouts = (
-        Readout(
-            "loss", "loss", "", "{:.3f}", "the chosen loss on fixed held-out views of every item"
-        ),
-        Readout(
-            "bound",
-            "bound log K − L",
-            "nats",
-            "{:.2f}",
-            "the InfoNCE bound on the information shared by the two views' codes, held-out views",
-        ),
-        Readout(
-            "ceiling",
-            "ceiling log K",
-            "nats",
-            "{:.2f}",
-            "the most the bound can ever say: K = k + 1 candidates per anchor",
-        ),
-        Readout(
-            "bound_max",
-            "best bound so far",
-            "nats",
-            "{:.2f}",
-            "the highest bound seen on a training batch since step 0; never above the ceiling",
-        ),
-        Readout(
-            "alignment",
-            "alignment",
-            "",
-            "{:.3f}",
-            "mean ||z₁ − z₂||² over the two views of each item: 0 when the views agree exactly",
-        ),
-        Readout(
-            "uniformity",
-            "uniformity",
-            "",
-            "{:.2f}",
-            "log of the mean exp(−2||zᵢ − zⱼ||²): 0 for one point, about −1.58 for an even circle",
-        ),
-        Readout(
-            "resultant_length",
-            "collapse meter",
-            "",
-            "{:.2f}",
-            "length of the mean code (mean resultant length): 0 spread round, 1 all on one point",
-        ),
+        "loss",
+        "bound",
+        "ceiling",
+        "bound_max",
+        "alignment",
+        "uniformity",
+        "resultant_length",
     )
     speed = 5
     loss_label = "loss (training batch)"
@@ -246,45 +191,36 @@ class PushAndPull(Part):
         circle.xgrid.grid_line_alpha = 0.4
         circle.ygrid.grid_line_alpha = 0.4
 
-        bound, self.ceiling, self.ceiling_label = bound_figure(
-            "Bound log K − L (batches)", (-2, 5.3), height=500
+        bound = bound_figure(
+            self, "toy-ceiling", "Bound log K − L (batches)", (-2, 5.3), height=500
         )
         history = self.source("bound", step=[], bound=[])
         bound.line("step", "bound", source=history, color=BOUND, line_width=2)
         self.steps = bound.x_range
         return [row(circle, bound, sizing_mode="stretch_width")]
 
-    def draw(self, snapshot):
+    def draw(self, frame):
+        snapshot = frame.snapshot
         z, labels = snapshot["z"], snapshot["labels"].astype(int)
-        self.sources["codes"].data = {
-            "x": z[:, 0],
-            "y": z[:, 1],
-            "color": np.array([CATEGORICAL[i % len(CATEGORICAL)] for i in labels]),
-            "marker": np.where(labels < len(CATEGORICAL), "circle", "square"),
-            "group": np.array([str(i + 1) for i in labels]),
-        }
+        self.fill(
+            "codes",
+            x=z[:, 0],
+            y=z[:, 1],
+            color=np.array([CATEGORICAL[i % len(CATEGORICAL)] for i in labels]),
+            marker=np.where(labels < len(CATEGORICAL), "circle", "square"),
+            group=np.array([str(i + 1) for i in labels]),
+        )
         a, p, neg = snapshot["anchor"], snapshot["positive"], snapshot["negatives"]
         k = len(neg)
-        self.sources["push"].data = {
-            "x0": np.full(k, a[0]),
-            "y0": np.full(k, a[1]),
-            "x1": neg[:, 0],
-            "y1": neg[:, 1],
-        }
-        self.sources["pull"].data = {
-            "x0": a[:1],
-            "y0": a[1:],
-            "x1": p[:1],
-            "y1": p[1:],
-        }
-        self.sources["negatives"].data = {"x": neg[:, 0], "y": neg[:, 1]}
-        self.sources["anchor"].data = {"x": a[:1], "y": a[1:]}
-        self.sources["positive"].data = {"x": p[:1], "y": p[1:]}
+        self.fill("push", x0=np.full(k, a[0]), y0=np.full(k, a[1]), x1=neg[:, 0], y1=neg[:, 1])
+        self.fill("pull", x0=a[:1], y0=a[1:], x1=p[:1], y1=p[1:])
+        self.fill("negatives", x=neg[:, 0], y=neg[:, 1])
+        self.fill("anchor", x=a[:1], y=a[1:])
+        self.fill("positive", x=p[:1], y=p[1:])
         history = snapshot["bound_history"]
-        self.sources["bound"].data = {"step": history[:, 0], "bound": history[:, 1]}
+        self.fill("bound", step=history[:, 0], bound=history[:, 1])
         follow(self.steps, history[:, 0])
-        # The snapshot's batch is one anchor and its k negatives: K = k + 1 candidates.
-        show_ceiling(self.ceiling, self.ceiling_label, math.log(k + 1))
+        mark_ceiling(self, "toy-ceiling", frame.measured)
 
 
 class TopAndBottom(Part):
@@ -292,55 +228,13 @@ class TopAndBottom(Part):
     sim = ContrastiveDigitsSim
     controls = ("tau", "lr", "k", "pixel_noise", "probe_every", "code_dim", "hidden", "seed")
     readouts = (
-        Readout(
-            "probe_accuracy",
-            "probe on codes",
-            "",
-            "{:.1%}",
-            "held-out digits a linear classifier reads correctly from the top-half codes",
-        ),
-        Readout(
-            "raw_accuracy",
-            "probe on raw pixels",
-            "",
-            "{:.1%}",
-            "the same classifier on the 32 raw pixels of the top half",
-        ),
-        Readout(
-            "untrained_accuracy",
-            "probe on untrained codes",
-            "",
-            "{:.1%}",
-            "the same classifier on the codes of the encoder at step 0",
-        ),
-        Readout(
-            "bound",
-            "bound on held-out digits",
-            "nats",
-            "{:.2f}",
-            "log K − L with L the symmetric loss halved, on 500 digits never trained on",
-        ),
-        Readout(
-            "ceiling",
-            "ceiling log K",
-            "nats",
-            "{:.2f}",
-            "the most the bound can ever say: K = k + 1 candidates",
-        ),
-        Readout(
-            "alignment",
-            "alignment",
-            "",
-            "{:.3f}",
-            "mean ||z_top − z_bottom||² for the two halves of each held-out digit",
-        ),
-        Readout(
-            "uniformity",
-            "uniformity",
-            "",
-            "{:.2f}",
-            "log of the mean exp(−2||zᵢ − zⱼ||²) over top-half codes: lower is more spread",
-        ),
+        "probe_accuracy",
+        "raw_accuracy",
+        "untrained_accuracy",
+        "bound",
+        "ceiling",
+        "alignment",
+        "uniformity",
     )
     speed = 10
     loss_label = "CMC loss (training batch)"
@@ -390,35 +284,11 @@ class TopAndBottom(Part):
         history = self.source("probe", step=[], accuracy=[])
         probe.line("step", "accuracy", source=history, color=BOUND, line_width=2)
         probe.scatter("step", "accuracy", source=history, color=BOUND, size=6)
-        self.raw = Span(
-            location=0, dimension="width", line_color=CEILING, line_dash="dashed", line_width=2
-        )
-        self.untrained = Span(
-            location=0, dimension="width", line_color="#666666", line_dash="dotted", line_width=2
-        )
-        self.raw_label = Label(
-            x=8,
-            y=0,
-            x_units="screen",
-            y_offset=4,
-            text="",
-            text_font_size="9pt",
-            text_color=CEILING,
-        )
-        self.untrained_label = Label(
-            x=8,
-            y=0,
-            x_units="screen",
-            y_offset=4,
-            text="",
-            text_font_size="9pt",
-            text_color="#666666",
-        )
-        for model in (self.raw, self.untrained, self.raw_label, self.untrained_label):
-            probe.add_layout(model)
+        self.reference(probe, "raw-probe", label="", line_color=CEILING)
+        self.reference(probe, "untrained-probe", label="", line_color="#666666", line_dash="dotted")
 
-        bound, self.ceiling, self.ceiling_label = bound_figure(
-            "Bound log K − L (batches)", (-1.5, 6), height=250, tools="save"
+        bound = bound_figure(
+            self, "digits-ceiling", "Bound log K − L (batches)", (-1.5, 6), height=250, tools="save"
         )
         bound.x_range = self.steps = probe.x_range  # one step axis for both, lined up
         bounds = self.source("bound", step=[], bound=[])
@@ -431,38 +301,34 @@ class TopAndBottom(Part):
             )
         ]
 
-    def draw(self, snapshot):
+    def draw(self, frame):
+        snapshot, measured = frame.snapshot, frame.measured
         xy, labels = snapshot["xy"], snapshot["labels"].astype(int)
-        self.sources["digit_codes"].data = {
-            "x": xy[:, 0],
-            "y": xy[:, 1],
-            "digit": np.array([str(d) for d in labels]),
-            "color": np.array([DIGIT_COLOURS[d % 10] for d in labels]),
-        }
+        self.fill(
+            "digit_codes",
+            x=xy[:, 0],
+            y=xy[:, 1],
+            digit=np.array([str(d) for d in labels]),
+            color=np.array([DIGIT_COLOURS[d % 10] for d in labels]),
+        )
         probe = snapshot["probe_history"]  # (m, 2): step, accuracy; the first row is step 0
-        self.sources["probe"].data = {"step": probe[:, 0], "accuracy": 100 * probe[:, 1]}
-        untrained = float(probe[0, 1]) if len(probe) and probe[0, 0] == 0 else None
-        self._line(self.untrained, self.untrained_label, untrained, "same encoder, untrained")
-        raw = snapshot.get("raw_accuracy")
-        raw = float(np.ravel(raw)[0]) if raw is not None else None
-        self._line(self.raw, self.raw_label, raw, "32 raw top-half pixels")
+        self.fill("probe", step=probe[:, 0], accuracy=100 * probe[:, 1])
+        self._probe_line(
+            "untrained-probe", measured, "untrained_accuracy", "same encoder, untrained"
+        )
+        self._probe_line("raw-probe", measured, "raw_accuracy", "32 raw top-half pixels")
 
         bounds = snapshot["bound_history"]
-        self.sources["bound"].data = {"step": bounds[:, 0], "bound": bounds[:, 1]}
+        self.fill("bound", step=bounds[:, 0], bound=bounds[:, 1])
         follow(self.steps, np.concatenate([probe[:, 0], bounds[:, 0]]))
-        ceiling = snapshot.get("ceiling")
-        show_ceiling(
-            self.ceiling,
-            self.ceiling_label,
-            float(np.ravel(ceiling)[0]) if ceiling is not None else None,
-        )
+        mark_ceiling(self, "digits-ceiling", measured)
 
-    @staticmethod
-    def _line(span: Span, label: Label, accuracy: float | None, name: str) -> None:
-        span.visible = label.visible = accuracy is not None
-        if accuracy is not None:
-            span.location = label.y = 100 * accuracy
-            label.text = f"{name}: {accuracy:.0%}"
+    def _probe_line(self, name: str, measured, key: str, text: str) -> None:
+        accuracy = measured.get(key)
+        if accuracy is None:
+            self.mark(name, None)
+        else:
+            self.mark(name, 100 * accuracy, f"{text}: {accuracy:.0%}")
 
 
 class ContrastiveChapter(Chapter):

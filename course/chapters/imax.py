@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import ColorBar, FixedTicker, LinearColorMapper
 
-from course.engine.chapter import Chapter, Part, Readout, new_figure
+from course.engine.chapter import Chapter, Part, new_figure
 from course.theme import HIDDEN, SEEN, VIEW_A, VIEW_B, VIRIDIS
 from sims.imax_gaussian import ImaxGaussianSim
 from sims.imax_stereo import EVAL_SIZE, ImaxStereoSim
@@ -14,6 +14,8 @@ from sims.imax_stereo import EVAL_SIZE, ImaxStereoSim
 GAUSS_RANGE = (-9.0, 9.0)  # fits the latest batch at the sliders' ends (spread up to about 6)
 STEREO_RANGE = (-0.6, 0.6)  # trained outputs stay within about ±0.5; a collapse shrinks to 0
 JITTER = np.random.default_rng(0).uniform(-0.15, 0.15, EVAL_SIZE)  # fixed, so draw stays pure
+TERMS = np.array(["var(a + b)", "var(a − b)"])
+TERM_COLOURS = np.array([HIDDEN, SEEN])
 
 
 def diagonal(fig, lo: float, hi: float) -> None:
@@ -37,53 +39,15 @@ class GaussianViews(Part):
     sim = ImaxGaussianSim
     controls = ("signal", "noise_a", "noise_b", "n_samples", "seed")
     readouts = (
-        Readout(
-            "var_sum", "var(a + b)", "", "{:.3f}", "variance of the sum, over every pair so far"
-        ),
-        Readout(
-            "var_diff",
-            "var(a − b)",
-            "",
-            "{:.3f}",
-            "variance of the difference, over every pair so far",
-        ),
-        Readout(
-            "imax",
-            "IMAX, from the samples",
-            "nats",
-            "{:.3f}",
-            "½ log(var(a+b) / var(a−b)) from every pair drawn so far",
-        ),
-        Readout(
-            "imax_theory",
-            "IMAX, closed form",
-            "nats",
-            "{:.3f}",
-            "½ log(1 + 4S² / (σ_A² + σ_B²))",
-        ),
-        Readout(
-            "mi_sample",
-            "I(a;b), from sample r",
-            "nats",
-            "{:.3f}",
-            "−½ log(1 − r²) with r the sample correlation of a and b",
-        ),
-        Readout(
-            "mi_theory",
-            "I(a;b), closed form",
-            "nats",
-            "{:.3f}",
-            "mutual information of a and b in the Gaussian model",
-        ),
-        Readout("corr", "correlation r of a, b", "", "{:.3f}", "from every pair drawn so far"),
-        Readout(
-            "info_about_signal",
-            "I(s; a, b), all of it",
-            "nats",
-            "{:.3f}",
-            "½ log(1 + S²/σ_A² + S²/σ_B²): what the best combination of a and b tells about s",
-        ),
-        Readout("samples", "pairs drawn so far", "pairs", "{:,.0f}", "each step draws a batch"),
+        "var_sum",
+        "var_diff",
+        "imax",
+        "imax_theory",
+        "mi_sample",
+        "mi_theory",
+        "corr",
+        "info_about_signal",
+        "samples",
     )
     speed = 1
     loss_label = "−IMAX from the samples (nats)"
@@ -116,14 +80,10 @@ class GaussianViews(Part):
         bars.vbar("term", top="variance", width=0.6, color="color", source=terms)
         return [scatter, bars]
 
-    def draw(self, snapshot):
-        a, b = snapshot["a"], snapshot["b"]
-        self.sources["pairs"].data = {"a": a, "b": b}
-        self.sources["terms"].data = {
-            "term": np.array(["var(a + b)", "var(a − b)"]),
-            "variance": np.array([np.var(a + b, ddof=1), np.var(a - b, ddof=1)]),
-            "color": np.array([HIDDEN, SEEN]),
-        }
+    def draw(self, frame):
+        snapshot = frame.snapshot
+        self.fill("pairs", a=snapshot["a"], b=snapshot["b"])
+        self.fill("terms", term=TERMS, variance=snapshot["batch_terms"], color=TERM_COLOURS)
 
 
 class StereoModules(Part):
@@ -140,42 +100,12 @@ class StereoModules(Part):
         "seed",
     )
     readouts = (
-        Readout(
-            "imax",
-            "IMAX between the outputs",
-            "nats",
-            "{:.2f}",
-            "½ log(var(a+b) / var(a−b)) on 300 fixed test scenes",
-        ),
-        Readout("corr_ab", "corr(A, B)", "", "{:.3f}", "how well the two modules agree"),
-        Readout(
-            "corr_disparity",
-            "corr(A, disparity)",
-            "",
-            "{:+.3f}",
-            "±1: module A's output runs straight from near to far",
-        ),
-        Readout(
-            "corr_depth_magnitude",
-            "corr(A, |disparity|)",
-            "",
-            "{:+.3f}",
-            "±1: module A reports how far from the middle depth, not which side",
-        ),
-        Readout(
-            "disparity_r2",
-            "A explained by disparity",
-            "",
-            "{:.1%}",
-            "share of A's variance that disparity explains, taken as a category (any code)",
-        ),
-        Readout(
-            "spread_ratio",
-            "spread vs start",
-            "×",
-            "{:.3g}",
-            "standard deviation of the outputs relative to step 0",
-        ),
+        "imax",
+        "corr_ab",
+        "corr_disparity",
+        "corr_depth_magnitude",
+        "disparity_r2",
+        "spread_ratio",
     )
     speed = 5
     loss_label = "loss: −IMAX (nats), or (a − b)² when naive"
@@ -239,17 +169,15 @@ class StereoModules(Part):
         legend_below(depth)
         return [outputs, depth]
 
-    def draw(self, snapshot):
+    def draw(self, frame):
+        snapshot = frame.snapshot
         a, b, d = snapshot["a"], snapshot["b"], snapshot["disparity"]
-        self.sources["outputs"].data = {"a": a, "b": b, "disparity": d}
-        self.sources["depth"].data = {"disparity": d + JITTER[: len(d)], "a": a}
-        values = np.unique(d)
-        self.sources["means"].data = {
-            "disparity": values.astype(float),
-            "a": np.array([a[d == v].mean() for v in values]),
-        }
-        top = float(max(1, np.abs(d).max()))
-        self.colors.low, self.colors.high = -top, top
+        self.fill("outputs", a=a, b=b, disparity=d)
+        self.fill("depth", disparity=d + JITTER[: len(d)], a=a)
+        self.fill("means", disparity=snapshot["disparities"], a=snapshot["mean_by_disparity"])
+        top = float(max(1, np.abs(snapshot["disparities"]).max()))  # the colour scale's ends
+        if self.colors.high != top:
+            self.colors.update(low=-top, high=top)
 
 
 class ImaxChapter(Chapter):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from bokeh.models import ColumnDataSource, HoverTool, Range1d
 
-from course.engine.chapter import Chapter, Readout, new_figure
+from course.engine.chapter import Chapter, new_figure
 from sims.mi_estimators import ESTIMATORS, MIEstimatorsSim
 
 HISTORY_KEYS = (
@@ -22,6 +22,8 @@ COLOURS = {"nwj": "#E69F00", "dv": "#0072B2", "infonce": "#009E73", "smile": "#C
 Y_TOP = 12.0  # nats: room for the staircase's 10 nats; raised only for a higher true MI
 X_CHUNK = 500  # the step axis grows in chunks, so the axes show from step 0
 VAR_FLOOR = 1e-5  # nats², the bottom of the log-scale bar chart
+ESTIMATOR_NAMES = np.array([NAMES[n] for n in ESTIMATORS])
+ESTIMATOR_COLOURS = np.array([COLOURS[n] for n in ESTIMATORS])
 
 
 def bar_label(variance: float) -> str:
@@ -47,38 +49,11 @@ class MIEstimatorsChapter(Chapter):
         "seed",
     )
     readouts = (
-        Readout("true_mi", "true MI", "nats", "{:.1f}", "the answer the estimators should find"),
-        Readout(
-            "log_k",
-            "log K (InfoNCE's ceiling)",
-            "nats",
-            "{:.2f}",
-            "the most InfoNCE can ever report from a batch of K pairs",
-        ),
-        *(
-            Readout(
-                f"{name}_smooth",
-                f"{NAMES[name]}, smoothed",
-                "nats",
-                "{:.2f}",
-                "exponential average of the batch estimates over about the last window of steps",
-            )
-            for name in ESTIMATORS
-        ),
-        Readout(
-            "dv_above_truth",
-            "DV batches above the truth",
-            "",
-            "{:.0%}",
-            "share of DV's batch values in the last window that exceed the true MI",
-        ),
-        Readout(
-            "nwj_var_over_infonce_var",
-            "NWJ variance ÷ InfoNCE variance",
-            "×",
-            "{:,.0f}",
-            "how much noisier NWJ's batch estimate is than InfoNCE's, over the last window",
-        ),
+        "true_mi",
+        "log_k",
+        *(f"{name}_smooth" for name in ESTIMATORS),
+        "dv_above_truth",
+        "nwj_var_over_infonce_var",
     )
     speed = 5
     loss_label = "InfoNCE loss (nats)"
@@ -196,26 +171,33 @@ class MIEstimatorsChapter(Chapter):
         bars.xgrid.grid_line_color = None
         return [fig, bars]
 
-    def draw(self, snapshot):
+    def draw(self, frame):
+        snapshot = frame.snapshot
         step, true_mi = snapshot["step"], snapshot["true_mi"]
-        self.sources["history"].data = {key: snapshot[key] for key in HISTORY_KEYS}
+        self.fill("history", **{key: snapshot[key] for key in HISTORY_KEYS})
         now = float(step[-1]) if len(step) else 0.0
-        self.sources["latest"].data = {
-            "step": np.full(len(ESTIMATORS), now),
-            "value": np.array(
+        self.fill(
+            "latest",
+            step=np.full(len(ESTIMATORS), now),
+            value=np.array(
                 [snapshot[f"{n}_smooth"][-1] if len(step) else np.nan for n in ESTIMATORS],
                 dtype=float,
             ),
-            "colour": np.array([COLOURS[n] for n in ESTIMATORS]),
-        }
+            colour=ESTIMATOR_COLOURS,
+        )
         highest = float(true_mi.max()) if len(step) else 0.0
-        self.estimates.y_range.end = max(Y_TOP, math.ceil(1.15 * highest))
-        self.estimates.x_range.end = X_CHUNK * (1 + int(now) // X_CHUNK)
+        top = max(Y_TOP, math.ceil(1.15 * highest))
+        end = X_CHUNK * (1 + int(now) // X_CHUNK)
+        if self.estimates.y_range.end != top:
+            self.estimates.y_range.end = top
+        if self.estimates.x_range.end != end:
+            self.estimates.x_range.end = end
 
         var = snapshot["window_var"].astype(np.float64)  # NaN until a stair has 3 steps
-        self.sources["variance"].data = {
-            "estimator": np.array([NAMES[n] for n in ESTIMATORS]),
-            "variance": np.maximum(var, VAR_FLOOR),
-            "colour": np.array([COLOURS[n] for n in ESTIMATORS]),
-            "label": np.array([bar_label(v) for v in var]),
-        }
+        self.fill(
+            "variance",
+            estimator=ESTIMATOR_NAMES,
+            variance=np.maximum(var, VAR_FLOOR),
+            colour=ESTIMATOR_COLOURS,
+            label=np.array([bar_label(v) for v in var]),
+        )

@@ -7,7 +7,7 @@ from bokeh.layouts import column, row
 from bokeh.models import ColorBar, HoverTool, LabelSet
 from bokeh.transform import linear_cmap
 
-from course.engine.chapter import Chapter, Part, Readout, new_figure
+from course.engine.chapter import Chapter, Part, new_figure
 from course.theme import HIDDEN, SEEN, VIRIDIS
 from sims.prediction import PredictionSim
 from sims.prediction_embedding import PredictionEmbeddingSim
@@ -42,44 +42,7 @@ class SeenAndHidden(Part):
     title = "Seen and hidden bars"
     sim = PredictionSim
     controls = ("force_collapse", "n_hidden", "noise", "factors", "code_size", "lr", "seed")
-    readouts = (
-        Readout(
-            "error",
-            "held-out error",
-            "",
-            "{:.3f}",
-            "mean squared error per hidden bar on 2048 inputs never used in training",
-        ),
-        Readout(
-            "mean_error",
-            "predict the mean",
-            "",
-            "{:.3f}",
-            "the error of guessing the average of every hidden bar: what a constant code can do",
-        ),
-        Readout(
-            "best_error",
-            "best possible",
-            "",
-            "{:.3f}",
-            "the error of the exact best guess (the conditional mean): the noise no model can "
-            "predict",
-        ),
-        Readout(
-            "error_over_mean",
-            "error vs average guess",
-            "",
-            "{:.0%}",
-            "held-out error as a share of the predict-the-mean error (100% = no better)",
-        ),
-        Readout(
-            "gap_closed",
-            "gap closed",
-            "",
-            "{:.0%}",
-            "0% = no better than the average guess, 100% = as good as the best possible",
-        ),
-    )
+    readouts = ("error", "mean_error", "best_error", "error_over_mean", "gap_closed")
     speed = 2
     loss_label = "squared error"
 
@@ -189,54 +152,48 @@ class SeenAndHidden(Part):
         errors_and_code = row(errors, code, sizing_mode="stretch_width")
         return [column(bars, errors_and_code, sizing_mode="stretch_width")]
 
-    def draw(self, snapshot):
+    def draw(self, frame):
+        snapshot = frame.snapshot
         x = snapshot["bars"]  # (4, 12)
         hidden = snapshot["hidden_index"].astype(int)  # (H,)
         mask = snapshot["hidden_mask"] > 0.5  # (12,)
         start = GROUP * np.arange(N_EXAMPLES)[:, None] + 1.0  # (4, 1): bar 1 of each input
         at = (start + hidden).ravel()
-        predicted, best = snapshot["predicted"], snapshot["best"]  # (4, H) each
-        self.sources["guess"].data = {"y": predicted.ravel(), "x": at}
-        self.sources["best"].data = {"y": best.ravel(), "x": at}
-        bars = {
-            "top": x.ravel(),
-            "x": (start + np.arange(N_BARS)).ravel(),
-            "color": np.array([HIDDEN if m else SEEN for m in mask] * N_EXAMPLES),
-            "role": np.array(
+        self.fill("guess", y=snapshot["predicted"].ravel(), x=at)
+        self.fill("best", y=snapshot["best"].ravel(), x=at)
+        self.fill(
+            "bars",
+            top=x.ravel(),
+            x=(start + np.arange(N_BARS)).ravel(),
+            color=np.array([HIDDEN if m else SEEN for m in mask] * N_EXAMPLES),
+            role=np.array(
                 ["hidden (to predict)" if m else "seen (read by the encoder)" for m in mask]
                 * N_EXAMPLES
             ),
-        }
-        old = self.sources["bars"].data
-        if any(not np.array_equal(old.get(k, []), v) for k, v in bars.items()):
-            self.sources["bars"].data = bars  # the inputs change only when the run restarts
-
-        truth = x[:, hidden]  # (4, H)
-        per_input = np.stack(
-            [
-                (truth**2).mean(axis=1),  # every bar's true average is 0
-                ((predicted - truth) ** 2).mean(axis=1),
-                ((best - truth) ** 2).mean(axis=1),
-            ],
-            axis=1,
-        )  # (4, 3): average guess, model, best possible
-        self.sources["errors"].data = {
-            "top": per_input.ravel(),
-            "x": (4 * np.arange(N_EXAMPLES)[:, None] + np.arange(1, 4)).ravel(),
-            "kind": np.array(list(KINDS) * N_EXAMPLES),
-            "color": np.array([AVERAGE, MODEL, BEST] * N_EXAMPLES),
-            "text": np.array([f"{v:.2f}" for v in per_input.ravel()]),
-        }
-        self.errors.y_range.end = float(max(1.0, per_input.max()) * 1.3)
+        )
+        per_input = snapshot["errors"]  # (4, 3): average guess, model, best possible
+        self.fill(
+            "errors",
+            top=per_input.ravel(),
+            x=(4 * np.arange(N_EXAMPLES)[:, None] + np.arange(1, 4)).ravel(),
+            kind=np.array(list(KINDS) * N_EXAMPLES),
+            color=np.array([AVERAGE, MODEL, BEST] * N_EXAMPLES),
+            text=np.array([f"{v:.2f}" for v in per_input.ravel()]),
+        )
+        top = float(max(1.0, per_input.max()) * 1.3)
+        if self.errors.y_range.end != top:
+            self.errors.y_range.end = top
 
         c = snapshot["code"]  # (4, code_size)
         size = c.shape[1]
-        self.sources["code"].data = {
-            "value": c.ravel(),
-            "x": np.tile(np.arange(1, size + 1), N_EXAMPLES),
-            "y": np.repeat(np.arange(1, N_EXAMPLES + 1), size),
-        }
-        self.code.x_range.end = size + 0.5
+        self.fill(
+            "code",
+            value=c.ravel(),
+            x=np.tile(np.arange(1, size + 1), N_EXAMPLES),
+            y=np.repeat(np.arange(1, N_EXAMPLES + 1), size),
+        )
+        if self.code.x_range.end != size + 0.5:
+            self.code.x_range.end = size + 0.5
 
 
 class PredictingAnEmbedding(Part):
@@ -255,37 +212,7 @@ class PredictingAnEmbedding(Part):
         "dim",
         "seed",
     )
-    readouts = (
-        Readout(
-            "loss",
-            "prediction loss (1 − cos)",
-            "",
-            "{:.4f}",
-            "1 minus the cosine between prediction and target, averaged over 512 inputs",
-        ),
-        Readout(
-            "spread",
-            "spread (mean std)",
-            "",
-            "{:.3f}",
-            "standard deviation of the length-1 embeddings, averaged over dimensions",
-        ),
-        Readout("spread_ratio", "spread vs start", "", "{:.1%}", "100% = as spread as at step 0"),
-        Readout(
-            "effective_rank",
-            "effective rank",
-            "dims",
-            "{:.2f}",
-            "the shape of the cloud: how many dimensions it uses (blind to its size)",
-        ),
-        Readout(
-            "factor_r2",
-            "factors readable",
-            "R²",
-            "{:.2f}",
-            "share of the three hidden factors a linear read-out of the embedding recovers",
-        ),
-    )
+    readouts = ("loss", "spread", "spread_ratio", "effective_rank", "factor_r2")
     speed = 5
     loss_label = "1 − cos"
 
@@ -334,11 +261,10 @@ class PredictingAnEmbedding(Part):
         meter.xgrid.grid_line_color = None
         return [cloud, meter]
 
-    def draw(self, snapshot):
-        z = snapshot["z"]
-        self.sources["embeddings"].data = {"x": z[:, 0], "y": z[:, 1], "factor": snapshot["factor"]}
-        std = snapshot["spread"]
-        self.sources["meter"].data = {"dim": np.arange(1, len(std) + 1), "std": std}
+    def draw(self, frame):
+        z, std = frame.snapshot["z"], frame.snapshot["spread"]
+        self.fill("embeddings", x=z[:, 0], y=z[:, 1], factor=frame.snapshot["factor"])
+        self.fill("meter", dim=np.arange(1, len(std) + 1), std=std)
 
 
 class PredictionChapter(Chapter):

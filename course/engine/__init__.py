@@ -1,8 +1,8 @@
 """The live-training engine shared by every chapter."""
 
-from course.engine.chapter import Chapter, Readout, new_figure
+from course.engine.chapter import Chapter, Part, new_figure
 from course.engine.pool import POOL, TrainerPool
 from course.engine.runner import Frame, Runner
 from course.engine.view import SimView
 
-__all__ = ["POOL", "Chapter", "Frame", "Readout", "Runner", "SimView", "TrainerPool", "new_figure"]
+__all__ = ["POOL", "Chapter", "Frame", "Part", "Runner", "SimView", "TrainerPool", "new_figure"]

@@ -1,43 +1,28 @@
 """What a chapter declares: its sim, its controls and readouts, its plots, and its text.
 
-A chapter never writes threads, callbacks or streaming code: it builds Bokeh figures once
-(``plots``) and says how a frame's snapshot fills their data sources (``draw``). The engine's
-``SimView`` does the rest.
+A chapter never writes threads, callbacks or streaming code, and never computes a number: it
+builds Bokeh figures once (``plots``), declaring each data source (``source``) and each
+reference line (``reference``), and says how a frame fills them (``draw``, through ``fill``
+and ``mark``). Readouts are listed by the sim's metric keys; the sim's ``metrics`` say how each
+is labelled. The engine's ``SimView`` does the rest.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, Label, Span
 from bokeh.plotting import figure
 
+from course.engine.runner import Frame
 from sims.base import Sim
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
-
-
-@dataclass(frozen=True)
-class Readout:
-    """One live number beside the plots: ``measured[key]`` shown as ``label`` in ``unit``."""
-
-    key: str
-    label: str
-    unit: str = ""
-    fmt: str = "{:.3f}"
-    help: str = ""
-
-    def format(self, value: float | None) -> str:
-        if value is None:
-            return "–"
-        try:
-            return self.fmt.format(value)
-        except (ValueError, TypeError):
-            return str(value)
 
 
 @dataclass(frozen=True)
@@ -90,13 +75,28 @@ class Part:
 
     title: ClassVar[str] = ""  # a heading above the sim, for chapters with several parts
     sim: ClassVar[type[Sim]]
-    controls: ClassVar[tuple[str, ...]] = ()
-    readouts: ClassVar[tuple[Readout, ...]] = ()
+    controls: ClassVar[tuple[str, ...]] = ()  # param names of the sim, in the order shown
+    readouts: ClassVar[tuple[str, ...]] = ()  # metric keys of the sim, in the order shown
     speed: ClassVar[int] = 5  # default steps per frame
     loss_label: ClassVar[str] = "loss"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        sim = cls.__dict__.get("sim")
+        if sim is None:
+            return
+        unknown = [key for key in cls.readouts if key not in sim.metrics]
+        if unknown:
+            raise TypeError(f"{cls.__name__}: {sim.__name__} declares no metric {unknown}")
+        missing = [name for name in cls.controls if name not in sim.param or name == "name"]
+        if missing:
+            raise TypeError(f"{cls.__name__}: {sim.__name__} has no param {missing}")
+
     def __init__(self) -> None:
         self.sources: dict[str, ColumnDataSource] = {}
+        self.references: dict[str, tuple[Span, Label | None]] = {}
+        self.filled: set[str] = set()  # sources that have held data at least once
+        self.marked: set[str] = set()  # reference lines that have had a value at least once
 
     def source(self, name: str, **columns: Any) -> ColumnDataSource:
         """A named data source (the name lets browser tests find it)."""
@@ -109,6 +109,8 @@ class Part:
         and labels usually stay put while positions move)."""
         source = self.sources[name]
         old = source.data
+        if any(len(v) for v in columns.values()):
+            self.filled.add(name)
         lengths = {len(v) for v in columns.values()}
         if set(old) != set(columns) or {len(v) for v in old.values()} != lengths:
             source.data = columns
@@ -117,12 +119,53 @@ class Part:
         if changed:
             source.data.update(changed)
 
+    def reference(self, fig: Any, name: str, label: str | None = None, **style: Any) -> Span:
+        """A horizontal (or, with ``dimension="height"``, vertical) reference line on ``fig``,
+        hidden until ``mark`` gives it a value; ``label`` adds a text beside it."""
+        style = {"dimension": "width", "line_dash": "dashed", "line_width": 2, **style}
+        span = Span(name=name, location=0.0, visible=False, **style)
+        fig.add_layout(span)
+        text = None
+        if label is not None:
+            text = Label(
+                x=8,
+                y=0.0,
+                x_units="screen",
+                y_offset=4,
+                text="",
+                text_font_size="9pt",
+                text_color=style.get("line_color", "#333333"),
+                visible=False,
+                name=f"{name}-label",
+            )
+            fig.add_layout(text)
+        self.references[name] = (span, text)
+        return span
+
+    def mark(self, name: str, value: float | None, text: str = "") -> None:
+        """Put reference line ``name`` at ``value`` (with its label's ``text``); hide it when
+        the value is unknown (None or not finite)."""
+        span, label = self.references[name]
+        known = value is not None and math.isfinite(value)
+        if known:
+            self.marked.add(name)
+            if span.location != value:
+                span.location = value
+        if span.visible != known:
+            span.visible = known
+        if label is not None:
+            if label.visible != known:
+                label.visible = known
+            if known and (label.y != value or label.text != text):
+                label.update(y=value, text=text)
+
     def plots(self) -> list[Any]:
         """Build the chapter's Bokeh figures (called once per page)."""
         raise NotImplementedError
 
-    def draw(self, snapshot: dict[str, np.ndarray]) -> None:
-        """Fill the sources from a frame's snapshot (called inside one held document update)."""
+    def draw(self, frame: Frame) -> None:
+        """Fill the sources and mark the reference lines from a frame: its ``snapshot`` and
+        its ``measured`` numbers (called inside one held document update)."""
         raise NotImplementedError
 
 

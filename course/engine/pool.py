@@ -7,6 +7,7 @@ evenly, and under load gives each session fewer steps per frame rather than fewe
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import weakref
@@ -18,6 +19,8 @@ FPS = 40  # frames per second each training session aims for when few sessions t
 MAX_TOTAL_FPS = 160  # frames per second for all sessions together; past it, each gets fewer
 MIN_SLICE = 0.004  # seconds of training per frame, at the least, however many sessions train
 LONE_SLICE = 0.1  # seconds one frame may train when a single session runs at a high speed
+
+log = logging.getLogger(__name__)
 
 
 class TrainerPool:
@@ -43,6 +46,11 @@ class TrainerPool:
         with self._wake:
             self._runners.pop(runner, None)
 
+    def __len__(self) -> int:
+        """How many runs the pool watches (running or not)."""
+        with self._wake:
+            return len(self._runners)
+
     def wake(self) -> None:
         """Call after starting a runner so its first frame comes at once."""
         with self._wake:
@@ -54,6 +62,11 @@ class TrainerPool:
         for runner, connected in items:
             if runner.running and not _safe(connected):
                 runner.pause()  # the tab is gone: stop burning CPU before the session expires
+                log.info(
+                    "%s (seed %d): its page is gone; training paused",
+                    type(runner.sim).__name__,
+                    runner.sim.seed,
+                )
         return [runner for runner, _ in items if runner.running]
 
     def _loop(self) -> None:

@@ -4,6 +4,11 @@ A ``Runner`` is driven from the ``TrainerPool``'s thread (``advance``) and from 
 event loop (``toggle``, ``step_frame``, ``reset``); a lock keeps the sim consistent between
 them. Each call that moves the sim publishes a new ``Frame``; readers take the newest frame
 and never see a half-finished step.
+
+A frame always carries a snapshot (the plots move every frame), but the sim is measured only
+a few times a second while it trains (``MEASURE_PERIOD``): readouts that change forty times a
+second cannot be read, and a measurement may cost a forward pass over a whole data set. Frames
+in between carry the latest measurement; ``fresh`` says which frames measured anew.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from sims.base import Sim
+from sims.base import Sim, Verdict
 
+MEASURE_PERIOD = 0.15  # seconds between two measurements while training
 DIVERGED = "The run diverged ({what} at step {step}): lower the learning rate, then press Reset."
 
 
@@ -32,9 +38,10 @@ class Frame:
     snapshot: Mapping[str, np.ndarray]
     measured: Mapping[str, float]
     history: tuple[np.ndarray, np.ndarray]  # (steps, losses) since the previous frame
-    verdict: str | None = None
+    verdict: Verdict | None = None
     problem: str | None = None  # why the run stopped by itself, if it did
     reset: bool = False  # the run went back to step 0 with this frame
+    fresh: bool = True  # measured for this frame (else ``measured`` is from an earlier one)
 
 
 @dataclass(eq=False)  # identity, not value: runners are keys of the pool
@@ -48,9 +55,13 @@ class Runner:
     problem: str | None = None
     frame: Frame | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    measure_period: float = MEASURE_PERIOD
     _ids: int = 0
     _pending: list[tuple[int, float]] = field(default_factory=list)
     _claims: int = 0  # page calls waiting for the lock; the trainer stands aside for them
+    _measured: Mapping[str, float] = field(default_factory=dict)
+    _verdict: Verdict | None = None
+    _measured_at: float = -math.inf
 
     def __post_init__(self) -> None:
         self.publish(reset=True)
@@ -70,8 +81,13 @@ class Runner:
 
     def toggle(self) -> bool:
         """Train if paused, pause if training (not after a divergence); returns ``running``.
-        Needs no lock: the trainer checks ``running`` after every step."""
+        Starting needs no lock: the trainer checks ``running`` after every step. A pause
+        between two measurements publishes a measured frame, so the readouts show where the
+        run stopped."""
         self.running = not self.running and self.problem is None
+        if not self.running and self.frame is not None and not self.frame.fresh:
+            with self._claim():
+                self.publish()
         return self.running
 
     def pause(self) -> None:
@@ -128,7 +144,8 @@ class Runner:
                         break
                     if time.perf_counter() >= deadline or interrupted():
                         break
-                return self.publish()
+                due = time.perf_counter() - self._measured_at >= self.measure_period
+                return self.publish(measure=due or stepping or not self.running)
             except Exception as error:  # a sim must never take the page down with it
                 self._stop(f"The run stopped at step {self.sim.steps}: {error}. Press Reset.")
                 return self.publish()
@@ -139,19 +156,17 @@ class Runner:
         self.running = False
         self.problem = problem
 
-    def publish(self, reset: bool = False) -> Frame:
-        """Snapshot the sim as a new frame (caller holds the lock or owns the sim)."""
+    def publish(self, reset: bool = False, measure: bool = True) -> Frame:
+        """Snapshot the sim as a new frame, measuring it too unless ``measure`` is False
+        (caller holds the lock or owns the sim)."""
         with self.lock:
-            measured: dict[str, float] = {}
             snapshot: Mapping[str, np.ndarray] = {}
             try:
-                measured = self.sim.measure()
+                if measure or reset:
+                    self._measure()
                 snapshot = self.sim.snapshot()
             except Exception as error:
                 self._stop(f"The run stopped at step {self.sim.steps}: {error}. Press Reset.")
-            bad = [k for k, v in measured.items() if not math.isfinite(v)]
-            if bad and self.problem is None:
-                self._stop(DIVERGED.format(what=f"{bad[0]} is not finite", step=self.sim.steps))
             steps = np.array([s for s, _ in self._pending], dtype=np.float64)
             losses = np.array([v for _, v in self._pending], dtype=np.float64)
             self._pending.clear()
@@ -160,12 +175,26 @@ class Runner:
                 id=self._ids,
                 step=self.sim.steps,
                 snapshot=snapshot,
-                measured=measured,
+                measured=self._measured,
                 history=(steps, losses),
-                verdict=self.sim.verdict(measured) if not bad else None,
+                verdict=self._verdict,
                 problem=self.problem,
                 reset=reset,
+                fresh=measure or reset,
             )
         if self.on_frame is not None:
             self.on_frame(self.frame)
         return self.frame
+
+    def _measure(self) -> None:
+        """Measure the sim and judge it; a non-finite number stops the run (lock held)."""
+        self._measured_at = time.perf_counter()
+        self._measured, self._verdict = {}, None
+        measured = self.sim.measure()
+        bad = [k for k, v in measured.items() if not math.isfinite(v)]
+        if bad:
+            if self.problem is None:
+                self._stop(DIVERGED.format(what=f"{bad[0]} is not finite", step=self.sim.steps))
+            self._measured = measured
+            return
+        self._measured, self._verdict = measured, self.sim.verdict(measured)

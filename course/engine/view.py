@@ -1,116 +1,35 @@
 """The live page for one chapter's sim: controls, readouts, status line, loss curve, plots.
 
-Frames arrive from the trainer pool's thread; ``_on_frame`` keeps only the newest (stale ones
-are dropped, their loss points kept) and asks Bokeh, thread-safely, for one flush on the event
-loop. A flush updates every plot and readout inside one held document change, so the browser
-gets one websocket message per frame.
+Frames arrive from the trainer pool's thread into a ``FrameInbox``, which keeps the newest and
+asks Bokeh, thread-safely, for one flush on the event loop. A flush draws the frame inside one
+held document change, so the browser gets one websocket message per frame; the readouts, the
+status line and the loss curve follow only the frames the runner measured (a few a second).
 """
 
 from __future__ import annotations
 
-import html
+import logging
 import math
-import threading
-import time
 from typing import Any
 
 import numpy as np
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, HoverTool
-from panel.custom import JSComponent
 from panel.io.state import set_curdoc
 
+from course.engine import render
 from course.engine.chapter import Part, new_figure
+from course.engine.components import FrameClock, LiveHTML, Shortcuts
+from course.engine.inbox import Delivery, FrameInbox
 from course.engine.pool import POOL, TrainerPool
 from course.engine.runner import Frame, Runner
-from course.theme import (
-    NOTICE_STYLE,
-    READOUT_LABEL_STYLE,
-    READOUT_TABLE_STYLE,
-    READOUT_VALUE_STYLE,
-    status_style,
-)
+from course.engine.settings import SPEEDS, sim_settings, speed_setting
 
-SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500]
 LOSS_POINTS_PER_UPDATE = 50  # the loss curve keeps its shape without one point per step
 LOSS_ROLLOVER = 4000
-FRAMES_IN_FLIGHT = 2  # frames sent but not yet applied by the browser, at most
-ACK_TIMEOUT = 1.0  # seconds: send anyway if the browser never acknowledges
-TEXT_PERIOD = 0.15  # seconds between refreshes of the readouts and status line while training
 
-
-class Shortcuts(JSComponent):
-    """Space trains or pauses, S steps, R resets (ignored while typing in a field)."""
-
-    _esm = """
-    export function render({ model }) {
-      const keys = {" ": "space", "s": "step", "r": "reset"};
-      const onKey = (event) => {
-        if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
-        const target = event.composedPath()[0];
-        const tag = target && target.tagName ? target.tagName : "";
-        if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
-        const action = keys[event.key.toLowerCase()];
-        if (!action) return;
-        event.preventDefault();
-        model.send_msg(action);
-      };
-      document.addEventListener("keydown", onKey);
-      model.on("remove", () => document.removeEventListener("keydown", onKey));
-      const el = document.createElement("span");
-      el.className = "shortcut-hint";
-      el.textContent = "Keys: Space train/pause · S step · R reset";
-      return el;
-    }
-    """
-
-    def __init__(self, on_key, **params: Any) -> None:
-        super().__init__(**params)
-        self._on_key = on_key
-
-    def _handle_msg(self, msg: Any) -> None:
-        self._on_key(str(msg))
-
-
-class LiveHTML(JSComponent):
-    """HTML that changes several times a second (status line, readouts).
-
-    A Bokeh ``Div`` would do, but Bokeh answers any change to a layout model by laying out the
-    whole page again, plots included; this component only replaces its own element's content.
-    """
-
-    text = param.String(default="")
-
-    _esm = """
-    export function render({ model }) {
-      const el = document.createElement("div");
-      el.innerHTML = model.text;
-      model.on("text", () => { el.innerHTML = model.text; });
-      return el;
-    }
-    """
-
-
-class FrameClock(JSComponent):
-    """Flow control between server and browser: the server numbers every frame it sends, and
-    the browser echoes the number back once it has applied the frame."""
-
-    frame = param.Integer(default=0)
-
-    _esm = """
-    export function render({ model }) {
-      model.on("frame", () => model.send_msg(model.frame));
-      return document.createElement("span");
-    }
-    """
-
-    def __init__(self, on_ack, **params: Any) -> None:
-        super().__init__(**params)
-        self._on_ack = on_ack
-
-    def _handle_msg(self, msg: Any) -> None:
-        self._on_ack(int(msg))
+log = logging.getLogger(__name__)
 
 
 def widget_for(p: param.Parameter, value: Any) -> pn.widgets.Widget:
@@ -130,29 +49,6 @@ def widget_for(p: param.Parameter, value: Any) -> pn.widgets.Widget:
     )
 
 
-def clamp_setting(p: param.Parameter, raw: str) -> tuple[Any, str | None]:
-    """Parse a URL value for ``p``: (value, None) if fine, (value or None, notice) if not."""
-    try:
-        if isinstance(p, param.Boolean):
-            if raw.lower() not in {"true", "false", "1", "0", "on", "off", "yes", "no"}:
-                raise ValueError
-            return raw.lower() in {"true", "1", "on", "yes"}, None
-        if isinstance(p, param.Selector):
-            if raw not in p.objects:
-                raise ValueError
-            return raw, None
-        number = int(raw) if isinstance(p, param.Integer) else float(raw)
-        if not math.isfinite(number):
-            raise ValueError
-    except ValueError:
-        return None, f"ignored {p.name}={raw!r}: not a valid value"
-    low, high = p.bounds
-    clamped = min(max(number, low), high)
-    if clamped != number:
-        return clamped, f"{p.name}={raw} is outside {low}–{high}; using {clamped}"
-    return number, None
-
-
 class SimView:
     """Binds one chapter's sim to widgets, plots and a status line for one browser session."""
 
@@ -168,23 +64,15 @@ class SimView:
         self.keyboard = keyboard  # one sim per page answers Space, S and R
         self.pool = pool
         self.doc = doc
-        self.notices: list[str] = []
-        sim = part.sim(**self._parse_settings(settings or {}))
-        self.runner = Runner(sim, steps_per_frame=self._speed(settings or {}))
-        self._inbox_lock = threading.Lock()
-        self._latest: Frame | None = None
-        self._history: list[tuple[np.ndarray, np.ndarray]] = []  # loss points not yet flushed
+        settings = settings or {}
+        values, self.notices = sim_settings(part.sim.param, settings)
+        speed, notice = speed_setting(settings.get("speed"), part.speed)
+        self.notices += [notice] if notice else []
+        self.runner = Runner(part.sim(**values), steps_per_frame=speed)
+        self.inbox = FrameInbox(self._schedule_flush)
         self._loss_backlog: list[tuple[np.ndarray, np.ndarray]] = []  # flushed, not yet drawn
-        self._reset_pending = True
-        self._flush_scheduled = False
-        self.drawn_frame_id = 0
         self._note = ""
-        self._text_drawn_at = 0.0
-        # Flow control: a slow browser must not build a queue of stale frames (it would take
-        # seconds for a click on Pause to get through). The browser echoes each frame's number
-        # back; at most FRAMES_IN_FLIGHT go unacknowledged.
-        self._sent, self._acked, self._sent_at = 0, 0, 0.0
-        self.clock = FrameClock(self._on_ack, height=0, margin=0)
+        self.clock = FrameClock(self.inbox.ack, height=0, margin=0)
 
         self.loss_source = ColumnDataSource({"step": [], "loss": []}, name="loss")
         self.figures = [*part.plots(), self._loss_figure()]
@@ -194,36 +82,11 @@ class SimView:
         self.flush()
         pool.add(self.runner, connected=self._connected)
 
+    @property
+    def drawn_frame_id(self) -> int:
+        return self.inbox.drawn_id
+
     # -- construction ------------------------------------------------------------------------
-
-    def _parse_settings(self, settings: dict[str, str]) -> dict[str, Any]:
-        params = self.part.sim.param
-        values = {}
-        for name, raw in settings.items():
-            if name in ("chapter", "speed", "theme"):
-                continue
-            if name not in params or name == "name":
-                continue  # the page reports settings that no part of it knows
-            value, notice = clamp_setting(params[name], raw)
-            if notice:
-                self.notices.append(notice)
-            if value is not None:
-                values[name] = value
-        return values
-
-    def _speed(self, settings: dict[str, str]) -> int:
-        raw = settings.get("speed")
-        if raw is None:
-            return self.part.speed
-        try:
-            wanted = int(raw)
-        except ValueError:
-            self.notices.append(f"ignored speed={raw!r}: not a whole number")
-            return self.part.speed
-        nearest = min(SPEEDS, key=lambda s: abs(s - wanted))
-        if nearest != wanted:
-            self.notices.append(f"speed={raw} is not offered; using {nearest}")
-        return nearest
 
     def _loss_figure(self) -> Any:
         fig = new_figure("Training loss", "step", self.part.loss_label, height=220)
@@ -246,7 +109,7 @@ class SimView:
         )
         self.speed = pn.widgets.DiscreteSlider(
             label="Speed (steps per frame)",
-            options=SPEEDS,
+            options=list(SPEEDS),
             value=self.runner.steps_per_frame,
         )
         self.train_button.on_click(lambda _: self.toggle())
@@ -317,8 +180,7 @@ class SimView:
         else:
             self._draw_loss(reset=False)  # the points the last frames held back
         if self.runner.frame is not None:
-            self._render_readouts(self.runner.frame)
-            self._render_status(self.runner.frame)
+            self._render_text(self.runner.frame)
 
     def step(self) -> None:
         self._note = ""
@@ -343,11 +205,14 @@ class SimView:
         elif not self.runner.running:
             self.runner.publish()  # paused: redraw at once, so the change shows (e.g. a floor line)
         self._refresh_controls()
-        self._render_status(self.runner.frame)
+        if self.runner.frame is not None:
+            self._render_text(self.runner.frame)
 
     def _refresh_controls(self) -> None:
-        self.train_button.label = "Pause" if self.runner.running else "Train"
-        self.train_button.color = "warning" if self.runner.running else "primary"
+        running = self.runner.running
+        self.train_button.param.update(
+            label="Pause" if running else "Train", color="warning" if running else "primary"
+        )
 
     def _connected(self) -> bool:
         if self.doc is None or self.doc.session_context is None:
@@ -359,65 +224,44 @@ class SimView:
         """Stop training for good (the browser session ended)."""
         self.pool.remove(self.runner)
         self.runner.on_frame = None
+        log.info(
+            "%s (seed %d): session closed, its run left the trainer pool (%d runs left)",
+            type(self.part).__name__,
+            self.runner.sim.seed,
+            len(self.pool),
+        )
 
     # -- frames ------------------------------------------------------------------------------
 
     def _on_frame(self, frame: Frame) -> None:
-        """Any thread: keep the newest frame and its loss points; schedule one flush, unless
-        the browser is still busy with earlier frames (then the next acknowledgement does)."""
-        with self._inbox_lock:
-            self._latest = frame
-            if frame.reset:  # the points of earlier frames belong to the run that was reset
-                self._history = []
-            self._history.append(frame.history)
-            self._reset_pending |= frame.reset
-            if self._flush_scheduled or self.doc is None:
-                return
-            busy = self._sent - self._acked >= FRAMES_IN_FLIGHT
-            if busy and self.runner.running and time.perf_counter() - self._sent_at < ACK_TIMEOUT:
-                return
-            self._flush_scheduled = True
-        self.doc.add_next_tick_callback(self.flush)
+        """Any thread: hand the frame to the inbox, which schedules a flush when one is due."""
+        self.inbox.put(frame, running=self.runner.running)
 
-    def _on_ack(self, applied: int) -> None:
-        """Event loop: the browser has applied frame ``applied``; send the newest one, if any."""
-        with self._inbox_lock:
-            self._acked = max(self._acked, applied)
-            waiting = self._latest is not None and self._latest.id != self.drawn_frame_id
-            if not waiting or self._flush_scheduled:
-                return
-            self._flush_scheduled = True
-        self.doc.add_next_tick_callback(self.flush)
+    def _schedule_flush(self) -> None:
+        if self.doc is not None:
+            self.doc.add_next_tick_callback(self.flush)
 
     def flush(self) -> None:
         """Event loop: draw the newest frame (once) in one document update."""
-        with self._inbox_lock:
-            frame, history, reset = self._latest, self._history, self._reset_pending
-            self._history, self._reset_pending, self._flush_scheduled = [], False, False
-        if frame is None or frame.id == self.drawn_frame_id:
+        delivery = self.inbox.take()
+        if delivery is None:
             return
         with set_curdoc(self.doc), pn.io.hold(self.doc):
-            self._draw(frame, history, reset)
-            self._sent += 1
-            self._sent_at = time.perf_counter()
-            self.clock.frame = self._sent  # the browser echoes it once applied (_on_ack)
+            self._draw(delivery)
+            self.clock.frame = self.inbox.mark_sent()  # the browser echoes it once applied
 
-    def _draw(
-        self, frame: Frame, history: list[tuple[np.ndarray, np.ndarray]], reset: bool
-    ) -> None:
+    def _draw(self, delivery: Delivery) -> None:
+        frame = delivery.frame
         if frame.snapshot:
-            self.part.draw(dict(frame.snapshot))
+            self.part.draw(frame)
         # Numbers changing 40 times a second cannot be read, and every redraw costs the browser
-        # time: while training, the text and the loss curve follow a few times a second.
-        self._loss_backlog = history if reset else self._loss_backlog + history
-        now = time.perf_counter()
-        if reset or not self.runner.running or now - self._text_drawn_at >= TEXT_PERIOD:
-            self._text_drawn_at = now
+        # time: the text and the loss curve follow the measured frames, a few a second.
+        reset = delivery.reset
+        self._loss_backlog = delivery.history if reset else self._loss_backlog + delivery.history
+        if reset or delivery.fresh or not self.runner.running:
             self._draw_loss(reset)
-            self._render_readouts(frame)
-            self._render_status(frame)
+            self._render_text(frame)
         self._refresh_controls()
-        self.drawn_frame_id = frame.id
 
     def _draw_loss(self, reset: bool) -> None:
         backlog, self._loss_backlog = self._loss_backlog, []
@@ -432,46 +276,13 @@ class SimView:
                 {"step": steps[keep][::-1], "loss": losses[keep][::-1]}, rollover=LOSS_ROLLOVER
             )
 
-    def _render_readouts(self, frame: Frame) -> None:
-        def row(key: str, label: str, value: str, unit: str = "", help: str = "") -> str:
-            return (
-                f'<tr title="{html.escape(help)}"><th style="{READOUT_LABEL_STYLE}">'
-                f'{html.escape(label)}</th><td class="value" data-key="{key}" '
-                f'style="{READOUT_VALUE_STYLE}">{value}</td><td>{html.escape(unit)}</td></tr>'
-            )
-
-        rows = [row("step", "step", f"{frame.step:,}")] + [
-            row(r.key, r.label, r.format(frame.measured.get(r.key)), r.unit, r.help)
-            for r in self.part.readouts
-        ]
-        text = f'<table class="readouts" style="{READOUT_TABLE_STYLE}">{"".join(rows)}</table>'
-
-        if self.readouts.text != text:
-            self.readouts.text = text
-
-    def _render_status(self, frame: Frame | None) -> None:
-        if frame is None:
-            return
-        if frame.problem:
-            state, text = "diverged", frame.problem
-        elif self.runner.running:
-            state, text = "training", f"Training · step {frame.step:,}"
-        elif frame.step == 0:
-            state, text = "ready", "Ready · press Train (or Space)"
-        else:
-            state, text = "paused", f"Paused at step {frame.step:,}"
-        if frame.verdict and not frame.problem:
-            if frame.verdict.startswith("collapsed"):
-                state = "collapsed"
-            text += f" · {frame.verdict}"
-        extra = "".join(
-            f'<div class="notice" style="{NOTICE_STYLE}">{html.escape(n)}</div>'
-            for n in [*self.notices, self._note]
-            if n
-        )
-        status = (
-            f'<div class="status" data-state="{state}" style="{status_style(state)}">'
-            f"{html.escape(text)}</div>" + extra
-        )
+    def _render_text(self, frame: Frame) -> None:
+        """The readouts and the status line, each sent only if it changed."""
+        metrics = self.part.sim.metrics
+        readouts = render.readouts_html(frame, metrics, self.part.readouts)
+        if self.readouts.text != readouts:
+            self.readouts.text = readouts
+        state, text = render.status(frame, self.runner.running)
+        status = render.status_html(state, text, [*self.notices, self._note])
         if self.status.text != status:
             self.status.text = status

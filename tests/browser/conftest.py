@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from course.devserver import BROWSER_ARGS, free_port, serve, stop
+from course.devserver import BROWSER_ARGS, LOG, free_port, serve, stop
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
@@ -20,8 +20,10 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="session")
 def server():
     port = free_port()
-    process = serve(port)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}/course", pid=process.pid)
+    # A closed tab's session is destroyed within a few seconds, as with `make serve`; a page
+    # whose websocket has not connected within six seconds would lose its session.
+    process = serve(port, "--check-unused-sessions", "1000", "--unused-session-lifetime", "6000")
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}/course", pid=process.pid, log=LOG)
     stop(process)
 
 
@@ -49,6 +51,7 @@ def course(page, server):
     page.set_default_timeout(20_000)
     page.server = server.url
     page.server_pid = server.pid
+    page.server_log = server.log
     yield page
     assert not page.errors, page.errors
     assert not page.external, f"requests left the machine: {page.external}"

@@ -33,16 +33,17 @@ VISIBLE = """(name) => {
 }"""
 
 
-def watched(chapter):
-    """The first data source the chapter draws, and its first numeric column."""
-    part = chapter.part_classes()[0]()
+def watched(part_class):
+    """The first data source a part draws (it moves while the sim trains), and its first
+    column."""
+    part = part_class()
     part.plots()
     name, source = next(iter(part.sources.items()))
     return name, next(iter(source.data))
 
 
-def read(page, chapter):
-    return page.evaluate(READ, list(watched(chapter)))
+def read(page, part_class):
+    return page.evaluate(READ, list(watched(part_class)))
 
 
 def wait_until(page, condition, timeout=15.0, message="condition"):
@@ -55,8 +56,21 @@ def wait_until(page, condition, timeout=15.0, message="condition"):
     raise AssertionError(f"timed out waiting for {message}")
 
 
-def state(page):
-    return page.locator("[data-state]").first.get_attribute("data-state")
+def state(page, index=0):
+    return page.locator("[data-state]").nth(index).get_attribute("data-state")
+
+
+def status_text(page, index=0):
+    return page.locator("[data-state]").nth(index).inner_text()
+
+
+def log_lines(page, text):
+    return [line for line in Path(page.server_log).read_text().splitlines() if text in line]
+
+
+PARTS = [
+    (chapter, i, part) for chapter in CHAPTERS for i, part in enumerate(chapter.part_classes())
+]
 
 
 def test_home_lists_every_chapter_in_order(course):
@@ -69,35 +83,33 @@ def test_home_lists_every_chapter_in_order(course):
     course.wait_for_url(f"**?chapter={CHAPTERS[0].slug}")
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.slug)
-def test_train_moves_points_pause_stops_reset_restores(course, chapter):
+@pytest.mark.parametrize(
+    ("chapter", "index", "part"), PARTS, ids=[f"{c.slug}-{p.__name__}" for c, _, p in PARTS]
+)
+def test_train_moves_points_pause_stops_reset_restores(course, chapter, index, part):
     open_page(course, f"?chapter={chapter.slug}")
-    assert state(course) == "ready"
-    assert course.locator("math, mjx-container, .MathJax, svg[role=img]").count() >= 0
-    first = read(course, chapter)
+    assert state(course, index) == "ready"
+    first = read(course, part)
     assert first, "nothing plotted before training"
 
-    course.get_by_role("button", name="Train").first.click()
-    wait_until(course, lambda: read(course, chapter) != first, message="points to move")
-    assert state(course) in {"training", "collapsed"}
+    course.get_by_role("button", name="Train").nth(index).click()
+    wait_until(course, lambda: read(course, part) != first, message="points to move")
+    assert state(course, index) in {"training", "collapsed"}
 
-    course.get_by_role("button", name="Pause").first.click()
+    # Only this part trains: its Train button became the page's one Pause button.
+    course.get_by_role("button", name="Pause").click()
     wait_until(
         course,
-        lambda: (
-            state(course) in {"paused", "collapsed"}
-            and "Paused" in course.locator("[data-state]").first.inner_text()
-        ),
+        lambda: "Paused" in status_text(course, index),
         message="the status to say paused",
     )
-    course.wait_for_timeout(300)
-    paused = read(course, chapter)
+    paused = read(course, part)
     course.wait_for_timeout(700)
-    assert read(course, chapter) == paused, "points moved while paused"
+    assert read(course, part) == paused, "points moved while paused"
 
-    course.get_by_role("button", name="Reset").first.click()
-    wait_until(course, lambda: read(course, chapter) == first, message="the first frame back")
-    assert state(course) == "ready"
+    course.get_by_role("button", name="Reset").nth(index).click()
+    wait_until(course, lambda: read(course, part) == first, message="the first frame back")
+    assert state(course, index) == "ready"
 
 
 def test_step_and_keyboard_shortcuts(course):
@@ -181,7 +193,7 @@ def cpu_seconds(pid: int) -> float:
 def test_closing_the_tab_stops_training(course, browser):
     pid = course.server_pid
     other = browser.new_page()
-    other.goto(course.server + "?chapter=collapse&speed=500")
+    other.goto(course.server + "?chapter=collapse&speed=500&seed=4322")
     other.get_by_role("button", name="Train").click()
     other.get_by_role("button", name="Pause").wait_for()
     other.wait_for_timeout(1000)
@@ -189,9 +201,39 @@ def test_closing_the_tab_stops_training(course, browser):
     other.wait_for_timeout(1500)
     busy = cpu_seconds(pid) - before
     other.close()
-    course.wait_for_timeout(2000)  # the pool notices the closed websocket on its next round
+    wait_until(
+        course,
+        lambda: log_lines(course, "CollapseChapter (seed 4322)"),
+        timeout=30,
+        message="the server to pause or close the orphaned run",
+    )
     before = cpu_seconds(pid)
     course.wait_for_timeout(1500)
     idle = cpu_seconds(pid) - before
     assert busy > 0.3, f"training used only {busy:.2f} s of CPU in 1.5 s"
     assert idle < 0.25 * busy, f"still {idle:.2f} s of CPU in 1.5 s after the tab closed"
+
+
+def test_leaving_a_chapter_ends_its_session_cleanly(course):
+    """Bokeh destroys the session of a page that has gone: the page's runs must leave the
+    trainer pool, and the clean-up callback must not fail (it once read a cleared global)."""
+    open_page(course, "?chapter=contrastive&seed=4321")
+    course.get_by_role("button", name="Train").first.click()
+    wait_until(course, lambda: state(course) in {"training", "collapsed"}, message="training")
+    open_page(course)  # leave: the chapter's session has no connection any more
+    closed = wait_until(
+        course,
+        lambda: log_lines(course, "(seed 4321): session closed"),
+        timeout=30,
+        message="the session's clean-up",
+    )
+    wait_until(
+        course,
+        lambda: len(log_lines(course, "(seed 4321): session closed")) == 2,
+        message="both parts' clean-up",
+    )
+    closed = log_lines(course, "(seed 4321): session closed")
+    assert any("PushAndPull" in line for line in closed), closed
+    assert any("TopAndBottom" in line for line in closed), closed
+    assert all("left the trainer pool" in line for line in closed)
+    assert not log_lines(course, "failed with following error")
