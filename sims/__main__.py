@@ -6,11 +6,14 @@ import argparse
 import sys
 import time
 
+import torch
+
 from sims.base import discover
 from sims.check import cases, format_table, run_scenario, steps_per_second
 
 
 def main(argv: list[str] | None = None) -> int:
+    torch.set_num_threads(1)  # as a served page trains: one intra-op thread per sim
     parser = argparse.ArgumentParser(prog="python -m sims", description=__doc__)
     parser.add_argument("command", choices=["check", "bench", "list"])
     parser.add_argument("slugs", nargs="*", help="only these sims (default: all)")
