@@ -86,12 +86,27 @@ def binary_nce_loss(
     return (-F.logsigmoid(scores[:, 0]) - F.logsigmoid(-scores[:, 1:]).sum(dim=1)).mean()
 
 
+def _info_nce(scores: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
+    """The one InfoNCE formula: mean over rows of logsumexp(row) - the row's positive score,
+    i.e. -log softmax(row)[positive]. scores: (N, K), positive: (N,) -> ()."""
+    return (torch.logsumexp(scores, dim=1) - positive).mean()
+
+
 def info_nce_from_scores(scores: torch.Tensor) -> torch.Tensor:
-    """Mean over rows of -log softmax(scores)[positive], the positive in column 0.
-    scores: (N, K) with K >= 1 candidates."""
+    """InfoNCE with the positive in column 0: mean over rows of -log softmax(scores)[0].
+    scores: (N, K) with K >= 1 candidates. log K when all scores are equal."""
     if scores.ndim != 2 or scores.shape[1] < 1:
         raise ValueError(f"scores must be (N, K) with K >= 1, got {tuple(scores.shape)}")
-    return (torch.logsumexp(scores, dim=1) - scores[:, 0]).mean()
+    return _info_nce(scores, scores[:, 0])
+
+
+def info_nce_diagonal(scores: torch.Tensor) -> torch.Tensor:
+    """InfoNCE of a batch of K pairs scored all against all, ``scores[i, j] = f(x_i, y_j)``: row
+    i must pick column i, its own pair, so the positives are on the diagonal and the other
+    items are the negatives. scores: (K, K) -> (); log K when all scores are equal."""
+    if scores.ndim != 2 or scores.shape[0] != scores.shape[1] or scores.shape[0] < 1:
+        raise ValueError(f"scores must be a square (K, K) matrix, got {tuple(scores.shape)}")
+    return _info_nce(scores, scores.diagonal())
 
 
 def info_nce_loss(
@@ -107,8 +122,7 @@ def batch_info_nce(z1: torch.Tensor, z2: torch.Tensor, tau: float = 0.1) -> torc
     cos(z1, z2) / tau must pick column i. z1, z2: (N, d), so K = N candidates per anchor."""
     _check_pair(z1, z2)
     _check_tau(tau)
-    logits = normalise(z1) @ normalise(z2).T / tau  # (N, N)
-    return F.cross_entropy(logits, torch.arange(len(z1)))
+    return info_nce_diagonal(normalise(z1) @ normalise(z2).T / tau)  # scores (N, N)
 
 
 def cmc_loss(z1: torch.Tensor, z2: torch.Tensor, tau: float = 0.1) -> torch.Tensor:

@@ -72,7 +72,7 @@ def gaussian_correlation(signal: float, noise_a: float, noise_b: float) -> float
     return s2 / math.sqrt((s2 + noise_a**2) * (s2 + noise_b**2))
 
 
-def gaussian_mi(signal: float, noise_a: float, noise_b: float) -> float:
+def two_view_gaussian_mi(signal: float, noise_a: float, noise_b: float) -> float:
     """I(a;b) of the model in nats,
     1/2 log((S^2 + sa^2)(S^2 + sb^2) / (S^2 sa^2 + S^2 sb^2 + sa^2 sb^2)): the same as
     ``mi_from_correlation(gaussian_correlation(...))``, written without cancellation."""

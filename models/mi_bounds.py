@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.contrastive import info_nce_diagonal
+
 # -- checks -------------------------------------------------------------------------------------
 
 
@@ -73,16 +75,9 @@ def dv(scores: torch.Tensor) -> torch.Tensor:
 
 def infonce(scores: torch.Tensor) -> torch.Tensor:
     """InfoNCE bound: log K - (cross-entropy of picking each row's positive among its K
-    candidates). scores: (K, K) -> (). Never above log K, whatever the scores."""
+    candidates, ``info_nce_diagonal``). scores: (K, K) -> (). Never above log K."""
     k = _check_scores(scores)
-    return math.log(k) - infonce_loss(scores)
-
-
-def infonce_loss(scores: torch.Tensor) -> torch.Tensor:
-    """The contrastive loss: mean_i [logsumexp_j f_ij - f_ii], which is log K on uniform scores.
-    scores: (K, K) -> ()."""
-    _check_scores(scores)
-    return (torch.logsumexp(scores, dim=1) - scores.diagonal()).mean()
+    return math.log(k) - info_nce_diagonal(scores)
 
 
 def js_fgan(scores: torch.Tensor) -> torch.Tensor:
@@ -125,14 +120,15 @@ def _check_rho(rho: float) -> None:
         raise ValueError(f"the correlation rho must lie strictly between -1 and 1, got {rho}")
 
 
-def gaussian_mi(rho: float, dim: int) -> float:
+def correlated_gaussian_mi(rho: float, dim: int) -> float:
     """MI in nats between x ~ N(0, I_d) and y = rho x + sqrt(1 - rho^2) eps: -d/2 log(1 - rho^2)."""
     _check_rho(rho)
     return -0.5 * dim * math.log1p(-rho * rho)
 
 
 def rho_for_mi(mi: float, dim: int) -> float:
-    """The correlation that gives ``mi`` nats in ``dim`` dimensions (inverse of gaussian_mi)."""
+    """The correlation that gives ``mi`` nats in ``dim`` dimensions: the inverse of
+    ``correlated_gaussian_mi``."""
     if mi < 0 or dim < 1:
         raise ValueError(f"need mi >= 0 and dim >= 1, got mi={mi}, dim={dim}")
     return math.sqrt(-math.expm1(-2.0 * mi / dim))

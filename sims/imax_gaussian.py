@@ -17,8 +17,8 @@ from models.imax import (
     gaussian_correlation,
     gaussian_imax,
     gaussian_info_about_signal,
-    gaussian_mi,
     mi_from_correlation,
+    two_view_gaussian_mi,
 )
 from sims.base import Expect, Scenario, Sim, to_numpy
 
@@ -112,7 +112,7 @@ class ImaxGaussianSim(Sim):
         r = max(-1.0, min(1.0, cov / math.sqrt(var_a * var_b)))
         mi = mi_from_correlation(r)
         model = (self.signal, self.noise_a, self.noise_b)
-        imax_theory, mi_theory = gaussian_imax(*model), gaussian_mi(*model)
+        imax_theory, mi_theory = gaussian_imax(*model), two_view_gaussian_mi(*model)
         return {
             "loss": -imax,
             "var_sum": var_sum,

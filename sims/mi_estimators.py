@@ -16,12 +16,12 @@ import param
 import torch
 from torch import nn
 
+from models.contrastive import info_nce_diagonal
 from models.mi_bounds import (
     JointCritic,
     SeparableCritic,
     dv,
     infonce,
-    infonce_loss,
     nwj,
     rho_for_mi,
     sample_gaussian_pairs,
@@ -180,7 +180,7 @@ class MIEstimatorsSim(Sim):
         self.optimiser.step()
         estimates = {name: value.item() for name, value in objectives.items()}
         # log K minus a loss that is never negative: in double precision, never above log K.
-        nce_loss = infonce_loss(scores["infonce"].detach()).item()
+        nce_loss = info_nce_diagonal(scores["infonce"].detach()).item()
         estimates["infonce"] = self.log_k - nce_loss
         self._record(mi, estimates)
         return {"loss": nce_loss, **estimates}

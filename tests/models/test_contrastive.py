@@ -14,6 +14,7 @@ from models.contrastive import (
     candidate_scores,
     cmc_loss,
     info_nce_bound,
+    info_nce_diagonal,
     info_nce_from_scores,
     info_nce_loss,
     mean_resultant_length,
@@ -55,6 +56,21 @@ def test_info_nce_matches_cross_entropy_and_is_never_negative():
     expected = F.cross_entropy(scores, torch.zeros(16, dtype=torch.long))
     assert info_nce_from_scores(scores).item() == pytest.approx(expected.item(), rel=1e-6)
     assert info_nce_from_scores(100 * scores).item() >= 0.0
+
+
+@pytest.mark.parametrize("k", [1, 2, 64])
+def test_diagonal_info_nce_on_equal_scores_is_log_k(k):
+    assert info_nce_diagonal(torch.full((k, k), 3.0)).item() == pytest.approx(math.log(k))
+
+
+def test_diagonal_info_nce_is_info_nce_with_each_rows_own_pair_moved_first():
+    scores = torch.randn(7, 7, generator=gen(6))
+    others = torch.tensor([[j for j in range(7) if j != i] for i in range(7)])
+    first = torch.cat([scores.diagonal()[:, None], scores.gather(1, others)], dim=1)  # (7, 7)
+    expected = info_nce_from_scores(first).item()
+    assert info_nce_diagonal(scores).item() == pytest.approx(expected, rel=1e-6)
+    by_cross_entropy = F.cross_entropy(scores, torch.arange(7)).item()
+    assert info_nce_diagonal(scores).item() == pytest.approx(by_cross_entropy, rel=1e-6)
 
 
 def test_info_nce_goes_to_zero_when_the_positive_wins_by_far():
@@ -217,3 +233,5 @@ def test_bad_shapes_are_refused():
         uniformity(torch.randn(1, 2))
     with pytest.raises(ValueError, match=r"\(N, K\)"):
         info_nce_from_scores(torch.randn(4))
+    with pytest.raises(ValueError, match="square"):
+        info_nce_diagonal(torch.randn(4, 5))

@@ -13,9 +13,9 @@ from models.imax import (
     gaussian_correlation,
     gaussian_imax,
     gaussian_info_about_signal,
-    gaussian_mi,
     imax_objective,
     mi_from_correlation,
+    two_view_gaussian_mi,
 )
 
 
@@ -122,22 +122,22 @@ def test_closed_forms_exact_values():
     # S = 1, both noises 1: var(a+b) = 6, var(a-b) = 2, corr = 1/2
     assert gaussian_imax(1.0, 1.0, 1.0) == pytest.approx(0.5 * math.log(3.0))
     assert gaussian_correlation(1.0, 1.0, 1.0) == pytest.approx(0.5)
-    assert gaussian_mi(1.0, 1.0, 1.0) == pytest.approx(-0.5 * math.log(0.75))
+    assert two_view_gaussian_mi(1.0, 1.0, 1.0) == pytest.approx(-0.5 * math.log(0.75))
     assert gaussian_info_about_signal(1.0, 1.0, 1.0) == pytest.approx(0.5 * math.log(3.0))
     # no signal: nothing shared
-    assert gaussian_imax(0.0, 1.0, 2.0) == gaussian_mi(0.0, 1.0, 2.0) == 0.0
+    assert gaussian_imax(0.0, 1.0, 2.0) == two_view_gaussian_mi(0.0, 1.0, 2.0) == 0.0
 
 
 @pytest.mark.parametrize(("signal", "noise_a", "noise_b"), GRID)
 def test_closed_forms_match_the_covariance_determinants(signal, noise_a, noise_b):
     cov = model_covariance(signal, noise_a, noise_b)  # order: s, a, b, (a+b)/2
-    assert gaussian_mi(signal, noise_a, noise_b) == pytest.approx(
+    assert two_view_gaussian_mi(signal, noise_a, noise_b) == pytest.approx(
         gaussian_mi_from_covariance(cov, [1], [2]), rel=1e-9
     )
     assert gaussian_info_about_signal(signal, noise_a, noise_b) == pytest.approx(
         gaussian_mi_from_covariance(cov, [0], [1, 2]), rel=1e-9
     )
-    assert gaussian_mi(signal, noise_a, noise_b) == pytest.approx(
+    assert two_view_gaussian_mi(signal, noise_a, noise_b) == pytest.approx(
         mi_from_correlation(gaussian_correlation(signal, noise_a, noise_b)), rel=1e-9
     )
 
@@ -167,7 +167,7 @@ def test_with_equal_noise_imax_and_mi_depend_only_on_snr_and_grow_with_it():
     snrs = np.linspace(0.01, 20.0, 60)
     for noise in (0.3, 1.0, 2.0):  # same SNR at another scale gives the same values
         imax = [gaussian_imax(noise * math.sqrt(q), noise, noise) for q in snrs]
-        mi = [gaussian_mi(noise * math.sqrt(q), noise, noise) for q in snrs]
+        mi = [two_view_gaussian_mi(noise * math.sqrt(q), noise, noise) for q in snrs]
         assert np.all(np.diff(imax) > 0) and np.all(np.diff(mi) > 0)
         np.testing.assert_allclose(imax, 0.5 * np.log1p(2 * snrs), rtol=1e-12)
         # and one is a function of the other: I(a;b) = log(1 + SNR) - IMAX
@@ -179,14 +179,19 @@ def test_unequal_noise_breaks_the_link():
     I(a;b): IMAX sees only sa^2 + sb^2."""
     even, lopsided = (1.0, 1.0, 1.0), (1.0, 0.2, math.sqrt(2 - 0.04))
     assert gaussian_imax(*even) == pytest.approx(gaussian_imax(*lopsided))
-    assert gaussian_mi(*lopsided) > gaussian_mi(*even) + 0.05
+    assert two_view_gaussian_mi(*lopsided) > two_view_gaussian_mi(*even) + 0.05
 
 
 @pytest.mark.parametrize(
     "model", [(-1.0, 1.0, 1.0), (1.0, -0.5, 1.0), (1.0, 0.0, 0.0)], ids=["signal", "noise", "zero"]
 )
 def test_closed_forms_reject_bad_models(model):
-    for f in (gaussian_imax, gaussian_mi, gaussian_correlation, gaussian_info_about_signal):
+    for f in (
+        gaussian_imax,
+        two_view_gaussian_mi,
+        gaussian_correlation,
+        gaussian_info_about_signal,
+    ):
         with pytest.raises(ValueError):
             f(*model)
 

@@ -5,15 +5,15 @@ import math
 import pytest
 import torch
 
+from models.contrastive import info_nce_diagonal
 from models.mi_bounds import (
     JointCritic,
     SeparableCritic,
     StackedLinear,
+    correlated_gaussian_mi,
     dv,
     gaussian_log_ratio,
-    gaussian_mi,
     infonce,
-    infonce_loss,
     js_fgan,
     log_mean_exp_off_diagonal,
     nwj,
@@ -51,7 +51,7 @@ def test_exact_values_on_a_two_by_two_matrix():
     assert nwj(s).item() == pytest.approx(1.5 - math.exp(-1))
     assert dv(s).item() == pytest.approx(1.5)
     loss = ((math.log(math.e + 1) - 1) + (math.log(1 + math.e**2) - 2)) / 2
-    assert infonce_loss(s).item() == pytest.approx(loss)
+    assert info_nce_diagonal(s).item() == pytest.approx(loss)
     assert infonce(s).item() == pytest.approx(math.log(2) - loss)
 
 
@@ -87,7 +87,7 @@ def test_log_mean_exp_skips_the_diagonal():
 def test_uniform_scores_give_infonce_zero_and_loss_log_k(k, c):
     s = torch.full((k, k), c, dtype=torch.float64)
     assert infonce(s).item() == pytest.approx(0.0, abs=1e-12)
-    assert infonce_loss(s).item() == pytest.approx(math.log(k))
+    assert info_nce_diagonal(s).item() == pytest.approx(math.log(k))
 
 
 def test_infonce_never_passes_log_k_and_reaches_it_on_separated_scores():
@@ -136,9 +136,11 @@ def test_mi_and_rho_invert_each_other():
     for dim in (1, 5, 20):
         for mi in (0.0, 0.5, 2.0, 10.0):
             # rho^2 = 1 - e^{-20} at 10 nats in 1-D: squaring a float near 1 keeps ~8 digits
-            assert gaussian_mi(rho_for_mi(mi, dim), dim) == pytest.approx(mi, rel=1e-7, abs=1e-12)
-    assert gaussian_mi(0.0, 3) == 0.0
-    assert gaussian_mi(math.sqrt(1 - math.exp(-2)), 1) == pytest.approx(1.0)
+            assert correlated_gaussian_mi(rho_for_mi(mi, dim), dim) == pytest.approx(
+                mi, rel=1e-7, abs=1e-12
+            )
+    assert correlated_gaussian_mi(0.0, 3) == 0.0
+    assert correlated_gaussian_mi(math.sqrt(1 - math.exp(-2)), 1) == pytest.approx(1.0)
 
 
 def test_samples_have_the_promised_correlation():
@@ -287,13 +289,17 @@ def test_stacked_linear_matches_separate_layers():
 # -- bad input -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "bound", [nwj, dv, infonce, infonce_loss, js_fgan, lambda s: smile(s, 1.0)]
-)
+@pytest.mark.parametrize("bound", [nwj, dv, infonce, js_fgan, lambda s: smile(s, 1.0)])
 @pytest.mark.parametrize("shape", [(3, 4), (4,), (1, 1), (2, 2, 2)])
 def test_bounds_reject_scores_that_are_not_square(bound, shape):
     with pytest.raises(ValueError, match="square"):
         bound(torch.zeros(shape))
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (4,), (2, 2, 2)])
+def test_the_diagonal_infonce_loss_rejects_scores_that_are_not_square(shape):
+    with pytest.raises(ValueError, match="square"):
+        info_nce_diagonal(torch.zeros(shape))
 
 
 @pytest.mark.parametrize("tau", [0.0, -1.0])
@@ -304,7 +310,7 @@ def test_smile_rejects_a_non_positive_clip(tau):
 
 def test_gaussian_helpers_reject_bad_values():
     with pytest.raises(ValueError, match="rho"):
-        gaussian_mi(1.0, 2)
+        correlated_gaussian_mi(1.0, 2)
     with pytest.raises(ValueError, match="rho"):
         sample_gaussian_pairs(4, 2, -1.5, torch.Generator())
     with pytest.raises(ValueError, match="mi >= 0"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.imax import gaussian_imax, gaussian_mi
+from models.imax import gaussian_imax, two_view_gaussian_mi
 from sims.imax_gaussian import ImaxGaussianSim
 from sims.imax_stereo import ImaxStereoSim, disparity_r2, stereo_strips
 
@@ -43,7 +43,7 @@ def test_closed_forms_match_monte_carlo(signal, noise_a, noise_b):
     small = np.array([readouts(seed, 4) for seed in range(1, 21)])  # 20 runs of 10,000
     se_imax, se_mi = small.std(axis=0, ddof=1) / math.sqrt(20)  # scale 10k -> 200k samples
     assert abs(imax - gaussian_imax(signal, noise_a, noise_b)) < 4 * se_imax
-    assert abs(mi - gaussian_mi(signal, noise_a, noise_b)) < 4 * se_mi
+    assert abs(mi - two_view_gaussian_mi(signal, noise_a, noise_b)) < 4 * se_mi
 
 
 def test_readouts_settle_as_samples_pile_up():
