@@ -42,3 +42,11 @@ def mlp(
     with torch.no_grad():
         layers[-1].weight.mul_(out_gain)
     return nn.Sequential(*layers)
+
+
+def standardise(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Each column to mean 0 and standard deviation 1 over the batch: a normaliser with nothing
+    to learn, so codes cannot agree by shrinking. z: (N, d) -> (N, d)."""
+    if z.ndim != 2 or z.shape[0] < 2:
+        raise ValueError(f"expected an (N, d) batch with N >= 2, got {tuple(z.shape)}")
+    return (z - z.mean(dim=0)) / torch.sqrt(z.var(dim=0) + eps)

@@ -9,30 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import param
 import torch
 
-from models.encoders import mlp
+from models.encoders import mlp, standardise
 from models.losses import consistency_loss
-from sims.base import Expect, Scenario, Sim, to_numpy
-
-
-def r_squared(codes: torch.Tensor, target: torch.Tensor) -> float:
-    """Fraction of the variance of ``target`` (N,) explained by a cubic fit on 2-D ``codes``
-    (N, 2): the codes may bend the signal into a curve and still carry all of it."""
-    u, v = codes.double().T
-    terms = [u**i * v**j for i in range(4) for j in range(4 - i)]  # all monomials up to degree 3
-    design = torch.stack(terms, dim=1)
-    coef = torch.linalg.lstsq(design, target.double().unsqueeze(1)).solution
-    residual = target.double() - (design @ coef).squeeze(1)
-    return float(1 - residual.var() / target.double().var())
-
-
-def standardise(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Each column to mean 0 and standard deviation 1 over the batch. z: (N, d)."""
-    return (z - z.mean(dim=0)) / torch.sqrt(z.var(dim=0) + eps)
+from models.metrics import cubic_fit_r2
+from sims import params as shared
+from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
 
 
 class AgreementSim(Sim):
@@ -47,13 +34,7 @@ class AgreementSim(Sim):
         "spread (1) over the batch, so the codes cannot agree by shrinking.",
     )
 
-    lr = param.Number(
-        label="Learning rate",
-        default=0.05,
-        bounds=(0.001, 1.0),
-        step=0.001,
-        doc="Learning rate of the optimiser (SGD with momentum 0.9).",
-    )
+    lr = shared.learning_rate(0.05, (0.001, 1.0), "SGD with momentum 0.9")
     nuisance = param.Number(
         default=1.0,
         bounds=(0.0, 2.0),
@@ -76,6 +57,24 @@ class AgreementSim(Sim):
             seeds=(0, 1, 2),
         ),
     )
+    metrics: ClassVar[Mapping[str, Metric]] = {
+        "loss": Metric("consistency loss", "", "{:.4f}", "mean of ||a - b||² over the scenes"),
+        "disagreement": Metric(
+            "disagreement",
+            "",
+            "{:.1%}",
+            "pair distance relative to unrelated codes: 100% at random, 0% when they agree",
+        ),
+        "signal_r2": Metric(
+            "hidden signal in code A",
+            "R²",
+            "{:.2f}",
+            "how much of the hidden signal a smooth fit can read off code A (0 to 1)",
+        ),
+        "spread_ratio": Metric(
+            "cloud size vs start", "×", "{:.2f}", "spread of the codes relative to step 0"
+        ),
+    }
 
     VIEW_DIM = 6
 
@@ -113,11 +112,7 @@ class AgreementSim(Sim):
     def train_step(self) -> dict[str, float]:
         a, b = self.codes()
         loss = consistency_loss(a, b)
-        for group in self.optimiser.param_groups:
-            group["lr"] = self.lr
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
+        self.optimise(loss)
         return {"loss": loss.item()}
 
     @torch.no_grad()
@@ -131,7 +126,7 @@ class AgreementSim(Sim):
             # Mean squared pair distance relative to that of unrelated codes: 1 at random, 0 when
             # both views of every scene land on the same code. Shrinking the cloud cannot fake it.
             "disagreement": gap / max(total_var, 1e-12),
-            "signal_r2": r_squared(a, self.signal),
+            "signal_r2": cubic_fit_r2(a, self.signal),
             "spread_ratio": spread / self.start_spread,
         }
 
@@ -140,9 +135,9 @@ class AgreementSim(Sim):
         a, b = self.codes()
         return {"a": to_numpy(a), "b": to_numpy(b), "signal": to_numpy(self.signal)}
 
-    def verdict(self, measured: Mapping[str, float]) -> str | None:
+    def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
         if measured.get("spread_ratio", 1.0) < 0.05:
-            return "collapsed: the codes agree by saying nothing"
+            return Verdict("collapsed", "collapsed: the codes agree by saying nothing")
         if measured.get("disagreement", 1.0) < 0.05:
-            return "agreeing: both views of each scene map to one code"
+            return Verdict("note", "agreeing: both views of each scene map to one code")
         return None

@@ -7,6 +7,7 @@ forbids it by charging for every code dimension whose spread falls below a floor
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import param
@@ -14,7 +15,8 @@ import torch
 
 from models.encoders import mlp
 from models.losses import consistency_loss, effective_rank, spread, variance_floor_loss
-from sims.base import Expect, Scenario, Sim, to_numpy
+from sims import params as shared
+from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
 from sims.data import cluster_inputs
 
 
@@ -40,32 +42,10 @@ class CollapseSim(Sim):
         step=0.1,
         doc="How much the variance floor counts against the agreement loss.",
     )
-    lr = param.Number(
-        label="Learning rate",
-        default=0.05,
-        bounds=(0.001, 1.0),
-        step=0.001,
-        doc="Learning rate of the optimiser (SGD with momentum 0.9).",
-    )
-    weight_decay = param.Number(
-        default=0.005,
-        bounds=(0.0, 0.05),
-        step=0.001,
-        doc="Weight decay: a gentle pull of every weight towards zero, as in most real training.",
-    )
-    view_noise = param.Number(
-        label="View noise",
-        default=0.5,
-        bounds=(0.0, 1.0),
-        step=0.05,
-        doc="Augmentation: the standard deviation of the noise that makes each view differ.",
-    )
-    dim = param.Integer(
-        label="Embedding size",
-        default=2,
-        bounds=(2, 8),
-        doc="Size of each embedding (code) vector.",
-    )
+    lr = shared.learning_rate(0.05, (0.001, 1.0), "SGD with momentum 0.9")
+    weight_decay = shared.weight_decay(0.005, (0.0, 0.05), 0.001)
+    view_noise = shared.view_noise(0.5, (0.0, 1.0))
+    dim = shared.code_size(2, (2, 8), label="Embedding size")
     n_inputs = param.Integer(
         label="Number of inputs",
         default=240,
@@ -88,6 +68,28 @@ class CollapseSim(Sim):
             seeds=(0, 1, 2),
         ),
     )
+    metrics: ClassVar[Mapping[str, Metric]] = {
+        "agreement": Metric("agreement loss", "", "{:.4f}", "mean ||z₁ - z₂||² of two views"),
+        "spread": Metric(
+            "spread (mean std)",
+            "",
+            "{:.3f}",
+            "standard deviation of the embeddings, averaged over dimensions",
+        ),
+        "spread_ratio": Metric("spread vs start", "", "{:.1%}", "100% = as spread as at step 0"),
+        "min_spread_over_floor": Metric(
+            "smallest spread / floor",
+            "",
+            "{:.2f}",
+            "1.00 or more: every dimension is at least as spread as the floor asks",
+        ),
+        "effective_rank": Metric(
+            "effective rank",
+            "dims",
+            "{:.2f}",
+            "how many dimensions the cloud really uses (0 = a point)",
+        ),
+    }
 
     def setup(self) -> None:
         g = self.generator
@@ -113,11 +115,7 @@ class CollapseSim(Sim):
         agree = consistency_loss(z1, z2)
         hinge = variance_floor_loss(z1, self.floor) + variance_floor_loss(z2, self.floor)
         loss = agree + (self.floor_weight * hinge if self.variance_floor else 0.0)
-        for group in self.optimiser.param_groups:
-            group.update(lr=self.lr, weight_decay=self.weight_decay)
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
+        self.optimise(loss)
         return {"loss": loss.item(), "agreement": agree.item(), "floor_penalty": hinge.item()}
 
     @torch.no_grad()
@@ -153,7 +151,7 @@ class CollapseSim(Sim):
             "floor": np.array([floor], dtype=np.float32),  # drawn as a line when it is on
         }
 
-    def verdict(self, measured: Mapping[str, float]) -> str | None:
+    def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
         if measured.get("spread_ratio", 1.0) < 0.05:
-            return "collapsed: every input gets (almost) the same embedding"
+            return Verdict("collapsed", "collapsed: every input gets (almost) the same embedding")
         return None

@@ -12,16 +12,18 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import param
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from models.contrastive import alignment, batch_info_nce, cmc_loss, normalise, uniformity
 from models.encoders import mlp
-from sims.base import Expect, Scenario, Sim, to_numpy
+from models.metrics import lda_probe, procrustes
+from sims import params as shared
+from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
 
 N_HELD_OUT = 500  # digits the encoders never train on; the probe is scored on them
 N_SHOWN = 300  # held-out digits drawn in the snapshot
@@ -36,73 +38,22 @@ def digits() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(data.data / 16.0, dtype=torch.float32), torch.tensor(data.target)
 
 
-def lda_probe(
-    train: torch.Tensor,
-    train_labels: torch.Tensor,
-    test: torch.Tensor,
-    test_labels: torch.Tensor,
-    shrink: float = 1e-2,
-) -> float:
-    """Accuracy on ``test`` of a linear classifier fitted in closed form on ``train``: linear
-    discriminant analysis (class means, one shared covariance, shrunk towards its mean diagonal
-    so that constant pixels do no harm). train: (N, d), test: (M, d)."""
-    x, t = train.double(), test.double()
-    onehot = F.one_hot(train_labels, 10).double()  # (N, 10)
-    counts = onehot.sum(dim=0).clamp_min(1)
-    means = onehot.T @ x / counts.unsqueeze(1)  # (10, d)
-    resid = x - means[train_labels]
-    cov = resid.T @ resid / len(x)
-    cov = cov + shrink * cov.diagonal().mean().clamp_min(1e-12) * torch.eye(len(cov)).double()
-    w = torch.linalg.solve(cov, means.T)  # (d, 10)
-    b = -0.5 * (means * w.T).sum(dim=1) + torch.log(counts / len(x))
-    return float(((t @ w + b).argmax(dim=1) == test_labels).double().mean())
-
-
-def procrustes(basis: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-    """``basis`` (d, 2) turned (rotated or reflected in its plane) to match ``previous`` (d, 2)
-    as closely as possible, so the drawn view does not flip between refreshes."""
-    u, _, vh = torch.linalg.svd(basis.T @ previous)
-    return basis @ (u @ vh)
-
-
 class ContrastiveDigitsSim(Sim):
     slug = "contrastive-digits"
     title = "Top half, bottom half: contrastive codes of handwritten digits"
     live = ("tau", "lr", "k", "pixel_noise", "probe_every")
 
-    tau = param.Number(
-        label="Temperature τ",
-        default=0.2,
-        bounds=(0.02, 1.0),
-        step=0.01,
-        doc="Temperature: scores are cosine similarity divided by tau.",
+    tau = shared.temperature(0.2, (0.02, 1.0))
+    lr = shared.learning_rate(0.003, (0.0002, 0.03), "Adam, one for both encoders")
+    k = shared.negatives_per_anchor(127, (1, 255))
+    pixel_noise = shared.view_noise(
+        0.2,
+        (0.0, 1.0),
+        "Here it is added to every pixel (pixels run from 0 to 1) of both halves at each "
+        "training step, so the encoders cannot memorise exact images.",
     )
-    lr = param.Number(
-        label="Learning rate",
-        default=0.003,
-        bounds=(0.0002, 0.03),
-        step=0.0002,
-        doc="Learning rate of the optimiser (Adam) for both encoders.",
-    )
-    k = param.Integer(
-        label="Negatives per anchor k",
-        default=127,
-        bounds=(1, 255),
-        doc="Negatives per anchor: the other digits in the batch. Each half picks its partner "
-        "out of K = k + 1 candidates.",
-    )
-    pixel_noise = param.Number(
-        default=0.2,
-        bounds=(0.0, 1.0),
-        step=0.05,
-        doc="Augmentation: noise added to every pixel (pixels run from 0 to 1) of both halves "
-        "at each training step, so the encoders cannot memorise exact images.",
-    )
-    code_dim = param.Integer(
-        label="Code size",
-        default=8,
-        bounds=(2, 32),
-        doc="Size of each code vector (on the unit sphere). Changes the models: restarts.",
+    code_dim = shared.code_size(
+        8, (2, 32), "On the unit sphere. Changes the models, so the run restarts."
     )
     hidden = param.Integer(
         label="Hidden units",
@@ -125,6 +76,50 @@ class ContrastiveDigitsSim(Sim):
             seeds=(0, 1, 2),
         ),
     )
+    metrics: ClassVar[Mapping[str, Metric]] = {
+        "probe_accuracy": Metric(
+            "probe on codes",
+            "",
+            "{:.1%}",
+            "held-out digits a linear classifier reads correctly from the top-half codes",
+        ),
+        "raw_accuracy": Metric(
+            "probe on raw pixels",
+            "",
+            "{:.1%}",
+            "the same classifier on the 32 raw pixels of the top half",
+        ),
+        "untrained_accuracy": Metric(
+            "probe on untrained codes",
+            "",
+            "{:.1%}",
+            "the same classifier on the codes of the encoder at step 0",
+        ),
+        "bound": Metric(
+            "bound on held-out digits",
+            "nats",
+            "{:.2f}",
+            "log K − L with L the symmetric loss halved, on 500 digits never trained on",
+        ),
+        "ceiling": Metric(
+            "ceiling log K",
+            "nats",
+            "{:.2f}",
+            "the most the bound can ever say: K = k + 1 candidates",
+        ),
+        "alignment": Metric(
+            "alignment",
+            "",
+            "{:.3f}",
+            "mean ||z_top − z_bottom||² for the two halves of each held-out digit",
+        ),
+        "uniformity": Metric(
+            "uniformity",
+            "",
+            "{:.2f}",
+            "log of the mean exp(−2||zᵢ − zⱼ||²) over top-half codes: lower is more spread",
+        ),
+    }
 
     def setup(self) -> None:
         g = self.generator
@@ -135,12 +130,12 @@ class ContrastiveDigitsSim(Sim):
         sizes = [32, self.hidden, self.code_dim]
         self.enc_top = mlp(sizes, g, activation=nn.ReLU)
         self.enc_bottom = mlp(sizes, g, activation=nn.ReLU)
-        params = [*self.enc_top.parameters(), *self.enc_bottom.parameters()]
-        self.optimiser = torch.optim.Adam(params, lr=self.lr)
+        parameters = [*self.enc_top.parameters(), *self.enc_bottom.parameters()]
+        self.optimiser = torch.optim.Adam(parameters, lr=self.lr)
         self.raw_accuracy = self._probe(self.top)
         self.basis = torch.linalg.qr(torch.randn(self.code_dim, 2, generator=g)).Q  # (d, 2)
-        self.probe_history: list[tuple[float, float]] = []
-        self.bound_history: list[tuple[float, float]] = []
+        self.probe_history = History(2)  # (step, accuracy) at each refresh of the probe
+        self.bound_history = History(2, every=5)  # (step, bound) of training batches
         self.refresh(step=0)
         self.untrained_accuracy = self.probe_accuracy
 
@@ -154,7 +149,7 @@ class ContrastiveDigitsSim(Sim):
         codes' two widest directions (PCA), turned to match the previous view."""
         z = normalise(self.enc_top(self.top))  # (1797, d)
         self.probe_accuracy = self._probe(z)
-        self.probe_history.append((float(step), self.probe_accuracy))
+        self.probe_history.add(step, self.probe_accuracy)
         shown = z[self.test_idx[:N_SHOWN]]
         centred = (shown - shown.mean(dim=0)).double()
         _, vecs = torch.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
@@ -170,19 +165,12 @@ class ContrastiveDigitsSim(Sim):
         top = self.top[batch] + self.pixel_noise * torch.randn(K, 32, generator=g)
         bottom = self.bottom[batch] + self.pixel_noise * torch.randn(K, 32, generator=g)
         loss = cmc_loss(self.enc_top(top), self.enc_bottom(bottom), self.tau)
-        for group in self.optimiser.param_groups:
-            group["lr"] = self.lr
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
+        self.optimise(loss)
         # Each direction of the symmetric loss bounds the MI; their average does too.
         bound = math.log(K) - loss.item() / 2
         if (self.steps + 1) % self.probe_every == 0:
             self.refresh(step=self.steps + 1)
-        if self.steps % 5 == 0:
-            self.bound_history.append((float(self.steps), bound))
-            if len(self.bound_history) > 400:
-                self.bound_history = self.bound_history[::2]
+        self.bound_history.add(self.steps, bound)
         return {"loss": loss.item(), "bound": bound}
 
     @torch.no_grad()
@@ -214,14 +202,15 @@ class ContrastiveDigitsSim(Sim):
         return {
             "xy": to_numpy(z @ self.basis),
             "labels": self.labels[shown].numpy().copy(),
-            "probe_history": np.array(self.probe_history, dtype=np.float32).reshape(-1, 2),
-            "bound_history": np.array(self.bound_history, dtype=np.float32).reshape(-1, 2),
+            "probe_history": self.probe_history.array(),
+            "bound_history": self.bound_history.array(),
         }
 
-    def verdict(self, measured: Mapping[str, float]) -> str | None:
+    def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
         probe, raw = measured.get("probe_accuracy", 0.0), measured.get("raw_accuracy", 1.0)
         if measured.get("uniformity", -1.0) > -0.5:
-            return "collapsed: the top-half codes crowd into one small region"
+            return Verdict("collapsed", "collapsed: the top-half codes crowd into one small region")
         if probe >= raw:
-            return f"{self.code_dim} numbers beat the 32 raw pixels ({probe:.0%} vs {raw:.0%})"
+            text = f"{self.code_dim} numbers beat the 32 raw pixels ({probe:.0%} vs {raw:.0%})"
+            return Verdict("note", text)
         return None

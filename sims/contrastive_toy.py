@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import param
@@ -28,7 +29,9 @@ from models.contrastive import (
     uniformity,
 )
 from models.encoders import mlp
-from sims.base import Expect, Scenario, Sim, to_numpy
+from models.metrics import class_means, cluster_purity
+from sims import params as shared
+from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
 
 
 def arc_inputs(
@@ -76,20 +79,12 @@ class ContrastiveToySim(Sim):
         default=True,
         doc="Use the negatives. Off: only the pull between the two views of each item is left.",
     )
-    k = param.Integer(
-        label="Negatives per anchor k",
-        default=31,
-        bounds=(1, 127),
-        doc="Number of negatives per anchor: the other items in the batch. Each anchor chooses "
-        "among K = k + 1 candidates.",
-    )
-    tau = param.Number(
-        label="Temperature τ",
-        default=0.05,
-        bounds=(0.01, 1.0),
-        step=0.01,
-        doc="Temperature: scores are cosine similarity divided by tau. Small tau makes the "
-        "softmax sharp and punishes the closest negatives hardest (InfoNCE and NCE).",
+    k = shared.negatives_per_anchor(31, (1, 127))
+    tau = shared.temperature(
+        0.05,
+        (0.01, 1.0),
+        "Small tau makes the softmax sharp and punishes the closest negatives hardest (InfoNCE "
+        "and NCE).",
     )
     margin = param.Number(
         label="Triplet margin",
@@ -99,27 +94,14 @@ class ContrastiveToySim(Sim):
         doc="Triplet loss only: how much farther (in squared distance) every negative must be "
         "than the positive. On the unit circle squared distances run from 0 to 4.",
     )
-    lr = param.Number(
-        label="Learning rate",
-        default=0.01,
-        bounds=(0.0005, 0.1),
-        step=0.0005,
-        doc="Learning rate of the optimiser (AdamW).",
+    lr = shared.learning_rate(0.01, (0.0005, 0.1), "AdamW")
+    weight_decay = shared.weight_decay(
+        0.2,
+        (0.0, 2.0),
+        0.05,
+        "The biases are spared. Alone it would flatten the encoder into a constant.",
     )
-    weight_decay = param.Number(
-        default=0.2,
-        bounds=(0.0, 2.0),
-        step=0.05,
-        doc="Weight decay: a steady pull of every weight (not the biases) towards zero, as in "
-        "most real training. Alone it would flatten the encoder into a constant.",
-    )
-    view_noise = param.Number(
-        default=0.15,
-        bounds=(0.0, 1.5),
-        step=0.05,
-        doc="Augmentation: the standard deviation of the noise that makes the two views of an "
-        "item differ. Changes the data, so the run restarts.",
-    )
+    view_noise = shared.view_noise(0.15, (0.0, 1.5), "Changes the data, so the run restarts.")
     nuisance = param.Number(
         label="Nuisance channels",
         default=1.0,
@@ -170,6 +152,47 @@ class ContrastiveToySim(Sim):
             seeds=(0, 1, 2),
         ),
     )
+    metrics: ClassVar[Mapping[str, Metric]] = {
+        "loss": Metric(
+            "loss", "", "{:.3f}", "the chosen loss on fixed held-out views of every item"
+        ),
+        "bound": Metric(
+            "bound log K − L",
+            "nats",
+            "{:.2f}",
+            "the InfoNCE bound on the information shared by the two views' codes, held-out views",
+        ),
+        "ceiling": Metric(
+            "ceiling log K",
+            "nats",
+            "{:.2f}",
+            "the most the bound can ever say: K = k + 1 candidates per anchor",
+        ),
+        "bound_max": Metric(
+            "best bound so far",
+            "nats",
+            "{:.2f}",
+            "the highest bound seen on a training batch since step 0; never above the ceiling",
+        ),
+        "alignment": Metric(
+            "alignment",
+            "",
+            "{:.3f}",
+            "mean ||z₁ − z₂||² over the two views of each item: 0 when the views agree exactly",
+        ),
+        "uniformity": Metric(
+            "uniformity",
+            "",
+            "{:.2f}",
+            "log of the mean exp(−2||zᵢ − zⱼ||²): 0 for one point, about −1.58 for an even circle",
+        ),
+        "resultant_length": Metric(
+            "collapse meter",
+            "",
+            "{:.2f}",
+            "length of the mean code (mean resultant length): 0 spread round, 1 all on one point",
+        ),
+    }
 
     def setup(self) -> None:
         g = self.generator
@@ -180,7 +203,7 @@ class ContrastiveToySim(Sim):
         self.optimiser = torch.optim.AdamW(
             [
                 {"params": weights, "weight_decay": self.weight_decay},
-                {"params": biases, "weight_decay": 0.0},
+                {"params": biases, "weight_decay": 0.0, "decay": False},
             ],
             lr=self.lr,
         )
@@ -189,7 +212,7 @@ class ContrastiveToySim(Sim):
         self.eval_v1, self.eval_v2 = self.views(self.x)
         self.eval_order = torch.randperm(self.n_items, generator=g)
         self.bound_max = -math.inf
-        self.history: list[tuple[float, float]] = []
+        self.history = History(2, every=5)  # (step, bound) of training batches
 
     def views(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Two views of each item: its content plus a little noise, and nuisance channels that
@@ -235,18 +258,10 @@ class ContrastiveToySim(Sim):
         batch = torch.randperm(self.n_items, generator=self.generator)[:K]
         v1, v2 = self.views(self.x[batch])
         loss, nce = self.objective(self.codes(v1), self.codes(v2))
-        weights, biases = self.optimiser.param_groups
-        weights.update(lr=self.lr, weight_decay=self.weight_decay)
-        biases.update(lr=self.lr)
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
+        self.optimise(loss)
         bound = math.log(K) - nce.item()
         self.bound_max = max(self.bound_max, bound)
-        if self.steps % 5 == 0:
-            self.history.append((float(self.steps), bound))
-            if len(self.history) > 400:  # keep a few hundred points: every other one
-                self.history = self.history[::2]
+        self.history.add(self.steps, bound)
         return {"loss": loss.item(), "bound": bound}
 
     @torch.no_grad()
@@ -264,9 +279,7 @@ class ContrastiveToySim(Sim):
         )
         bound = math.log(K) - float(torch.stack(nces).mean())
         bound_max = self.bound_max if self.steps else bound
-        onehot = F.one_hot(self.labels, self.n_clusters).float()  # (n, C)
-        centres = onehot.T @ z1 / onehot.sum(dim=0).unsqueeze(1)  # (C, 2) mean code per cluster
-        nearest = (z1 @ normalise(centres).T).argmax(dim=1)  # the cluster whose centre is closest
+        centres = class_means(z1, self.labels, self.n_clusters)  # (C, 2) mean code per cluster
         return {
             "loss": float(torch.stack(losses).mean()),
             "bound": bound,
@@ -279,7 +292,8 @@ class ContrastiveToySim(Sim):
             "resultant_length": float(mean_resultant_length(z1)),
             # mean length of each cluster's mean code: 1 when every cluster is a single point
             "cluster_tightness": float(centres.norm(dim=1).mean()),
-            "cluster_purity": float((nearest == self.labels).float().mean()),
+            # nearest cluster centre (by cosine) is the item's own cluster
+            "cluster_purity": cluster_purity(z1, self.labels, self.n_clusters),
         }
 
     @torch.no_grad()
@@ -287,19 +301,20 @@ class ContrastiveToySim(Sim):
         z1, z2 = self.codes(self.eval_v1), self.codes(self.eval_v2)
         batch = self.eval_batches()[0]
         anchor = batch[0]
-        history = np.array(self.history, dtype=np.float32).reshape(-1, 2)
         return {
             "z": to_numpy(z1),
             "labels": self.labels.numpy().copy(),
             "anchor": to_numpy(z1[anchor]),
             "positive": to_numpy(z2[anchor]),
             "negatives": to_numpy(z2[batch[1:]]),
-            "bound_history": history,
+            "bound_history": self.history.array(),
         }
 
-    def verdict(self, measured: Mapping[str, float]) -> str | None:
+    def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
         if measured.get("resultant_length", 0.0) >= 0.95:
-            return "collapsed: every item sits on (almost) the same point of the circle"
+            text = "collapsed: every item sits on (almost) the same point of the circle"
+            return Verdict("collapsed", text)
         if measured.get("bound_fraction", 0.0) >= 0.9:
-            return "near the ceiling: log K caps the bound; more negatives would let it rise"
+            text = "near the ceiling: log K caps the bound; more negatives would let it rise"
+            return Verdict("note", text)
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import param
@@ -20,9 +21,21 @@ from models.imax import (
     mi_from_correlation,
     two_view_gaussian_mi,
 )
-from sims.base import Expect, Scenario, Sim, to_numpy
+from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
 
 SHOWN = 500  # points in the scatter at most
+
+
+def view_noise(view: str) -> param.Number:
+    """The noise of one view (``"A"`` or ``"B"``), as a standard deviation."""
+    return param.Number(
+        default=0.5,
+        label=f"Noise of view {view}, σ_{view}",
+        bounds=(0.05, 5.0),
+        step=0.05,
+        doc=f"Noise of view {view}: the standard deviation of what {view} adds on top of the "
+        "signal.",
+    )
 
 
 class ImaxGaussianSim(Sim):
@@ -36,20 +49,8 @@ class ImaxGaussianSim(Sim):
         step=0.05,
         doc="Strength (standard deviation) of the hidden signal s that both views measure.",
     )
-    noise_a = param.Number(
-        default=0.5,
-        label="Noise of view A, σ_A",
-        bounds=(0.05, 5.0),
-        step=0.05,
-        doc="Noise of view A: the standard deviation of what A adds on top of the signal.",
-    )
-    noise_b = param.Number(
-        default=0.5,
-        label="Noise of view B, σ_B",
-        bounds=(0.05, 5.0),
-        step=0.05,
-        doc="Noise of view B: the standard deviation of what B adds on top of the signal.",
-    )
+    noise_a = view_noise("A")
+    noise_b = view_noise("B")
     n_samples = param.Integer(
         default=300,
         label="Pairs drawn per step",
@@ -76,6 +77,43 @@ class ImaxGaussianSim(Sim):
             seeds=(0, 1, 2),
         ),
     )
+    metrics: ClassVar[Mapping[str, Metric]] = {
+        "var_sum": Metric(
+            "var(a + b)", "", "{:.3f}", "variance of the sum, over every pair so far"
+        ),
+        "var_diff": Metric(
+            "var(a − b)", "", "{:.3f}", "variance of the difference, over every pair so far"
+        ),
+        "imax": Metric(
+            "IMAX, from the samples",
+            "nats",
+            "{:.3f}",
+            "½ log(var(a+b) / var(a−b)) from every pair drawn so far",
+        ),
+        "imax_theory": Metric(
+            "IMAX, closed form", "nats", "{:.3f}", "½ log(1 + 4S² / (σ_A² + σ_B²))"
+        ),
+        "mi_sample": Metric(
+            "I(a;b), from sample r",
+            "nats",
+            "{:.3f}",
+            "−½ log(1 − r²) with r the sample correlation of a and b",
+        ),
+        "mi_theory": Metric(
+            "I(a;b), closed form",
+            "nats",
+            "{:.3f}",
+            "mutual information of a and b in the Gaussian model",
+        ),
+        "corr": Metric("correlation r of a, b", "", "{:.3f}", "from every pair drawn so far"),
+        "info_about_signal": Metric(
+            "I(s; a, b), all of it",
+            "nats",
+            "{:.3f}",
+            "½ log(1 + S²/σ_A² + S²/σ_B²): what the best combination of a and b tells about s",
+        ),
+        "samples": Metric("pairs drawn so far", "pairs", "{:,.0f}", "each step draws a batch"),
+    }
 
     def setup(self) -> None:
         self.sums = torch.zeros(5, dtype=torch.float64)  # a, b, a^2, b^2, ab
@@ -132,7 +170,7 @@ class ImaxGaussianSim(Sim):
     def snapshot(self) -> dict[str, np.ndarray]:
         return {"a": to_numpy(self.a[:SHOWN]), "b": to_numpy(self.b[:SHOWN])}
 
-    def verdict(self, measured: Mapping[str, float]) -> str | None:
+    def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
         if measured.get("imax_theory", 1.0) < 0.01:
-            return "noise drowns the signal: the views share (almost) nothing"
+            return Verdict("note", "noise drowns the signal: the views share (almost) nothing")
         return None

@@ -11,13 +11,16 @@ difference instead, and they collapse.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import param
 import torch
 
 from models.imax import BinocularModule, correlation, imax_objective
-from sims.base import Expect, Scenario, Sim, to_numpy
+from models.metrics import correlation_ratio
+from sims import params as shared
+from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
 
 EVAL_SIZE = 300  # examples in the fixed set that is measured and drawn
 
@@ -46,17 +49,6 @@ def stereo_strips(
     return left, right, disparity
 
 
-def disparity_r2(output: torch.Tensor, disparity: torch.Tensor) -> float:
-    """Fraction of the output's variance explained by the disparity taken as a category (the
-    correlation ratio): 1 when the output is *some* function of disparity, however bent."""
-    means = torch.zeros_like(output)
-    for value in disparity.unique():
-        mask = disparity == value
-        means[mask] = output[mask].mean()
-    total = float(((output - output.mean()) ** 2).sum())
-    return float(((means - output.mean()) ** 2).sum()) / total if total > 1e-24 else 0.0
-
-
 class ImaxStereoSim(Sim):
     slug = "imax-stereo"
     title = "Two modules learn depth from random-dot stereo by maximising IMAX"
@@ -67,19 +59,12 @@ class ImaxStereoSim(Sim):
         label="Naive agreement (a − b)² instead of IMAX",
         doc="Train the same modules to agree by squared difference (a - b)^2 instead of IMAX.",
     )
-    lr = param.Number(
-        default=0.01,
-        label="Learning rate",
-        bounds=(0.0005, 0.1),
-        step=0.0005,
-        doc="Learning rate of the optimiser (AdamW).",
-    )
-    weight_decay = param.Number(
-        default=0.1,
-        bounds=(0.0, 1.0),
-        step=0.01,
-        doc="Weight decay: a gentle pull of every weight towards zero (keeps the outputs' scale "
-        "in check, since IMAX does not care about it).",
+    lr = shared.learning_rate(0.01, (0.0005, 0.1), "AdamW")
+    weight_decay = shared.weight_decay(
+        0.1,
+        (0.0, 1.0),
+        0.01,
+        "It keeps the outputs' scale in check, since IMAX does not care about it.",
     )
     slant = param.Number(
         default=0.25,
@@ -127,6 +112,39 @@ class ImaxStereoSim(Sim):
             seeds=(0, 1),
         ),
     )
+    metrics: ClassVar[Mapping[str, Metric]] = {
+        "imax": Metric(
+            "IMAX between the outputs",
+            "nats",
+            "{:.2f}",
+            "½ log(var(a+b) / var(a−b)) on 300 fixed test scenes",
+        ),
+        "corr_ab": Metric("corr(A, B)", "", "{:.3f}", "how well the two modules agree"),
+        "corr_disparity": Metric(
+            "corr(A, disparity)",
+            "",
+            "{:+.3f}",
+            "±1: module A's output runs straight from near to far",
+        ),
+        "corr_depth_magnitude": Metric(
+            "corr(A, |disparity|)",
+            "",
+            "{:+.3f}",
+            "±1: module A reports how far from the middle depth, not which side",
+        ),
+        "disparity_r2": Metric(
+            "A explained by disparity",
+            "",
+            "{:.1%}",
+            "share of A's variance that disparity explains, taken as a category (any code)",
+        ),
+        "spread_ratio": Metric(
+            "spread vs start",
+            "×",
+            "{:.3g}",
+            "standard deviation of the outputs relative to step 0",
+        ),
+    }
 
     def setup(self) -> None:
         g = self.generator
@@ -154,11 +172,7 @@ class ImaxStereoSim(Sim):
         left, right, _ = self.scenes(self.batch_size)
         a, b = self.outputs(left, right)
         loss = (a - b).pow(2).mean() if self.naive else -imax_objective(a, b, eps=1e-6)
-        for group in self.optimiser.param_groups:
-            group.update(lr=self.lr, weight_decay=self.weight_decay)
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
+        self.optimise(loss)
         return {"loss": loss.item()}
 
     @torch.no_grad()
@@ -176,7 +190,7 @@ class ImaxStereoSim(Sim):
             "corr_disparity": corr_d,
             "abs_corr_disparity": abs(corr_d),
             "corr_depth_magnitude": float(correlation(a64, d.abs())),
-            "disparity_r2": disparity_r2(a64, d),
+            "disparity_r2": correlation_ratio(a64, d),
             "spread_ratio": self._spread(a, b) / self.start_spread,
         }
 
@@ -192,13 +206,15 @@ class ImaxStereoSim(Sim):
             "disparity_b": to_numpy(disparity[:, 1]),
         }
 
-    def verdict(self, measured: Mapping[str, float]) -> str | None:
+    def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
         if measured.get("spread_ratio", 1.0) < 0.05:
-            return "collapsed: both modules output (almost) a constant"
-        if measured.get("corr_ab", 0.0) >= 0.9:
-            if measured.get("abs_corr_disparity", 0.0) >= 0.9:
-                return "found depth: the outputs agree and follow the disparity"
-            if measured.get("disparity_r2", 0.0) >= 0.9:
-                return "agreeing on a code of the disparity that does not run near to far"
-            return "agreeing on something other than the disparity"
-        return None
+            return Verdict("collapsed", "collapsed: both modules output (almost) a constant")
+        if measured.get("corr_ab", 0.0) < 0.9:
+            return None
+        if measured.get("abs_corr_disparity", 0.0) >= 0.9:
+            text = "found depth: the outputs agree and follow the disparity"
+        elif measured.get("disparity_r2", 0.0) >= 0.9:
+            text = "agreeing on a code of the disparity that does not run near to far"
+        else:
+            text = "agreeing on something other than the disparity"
+        return Verdict("note", text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import param
@@ -27,9 +28,11 @@ from models.mi_bounds import (
     sample_gaussian_pairs,
     smile,
 )
-from sims.base import Expect, Scenario, Sim
+from sims import params as shared
+from sims.base import Expect, History, Metric, Scenario, Sim, Verdict
 
 ESTIMATORS = ("nwj", "dv", "infonce", "smile")
+NAMES = {"nwj": "NWJ", "dv": "DV (MINE)", "infonce": "InfoNCE", "smile": "SMILE"}
 STAIRCASE = (2.0, 4.0, 6.0, 8.0, 10.0)  # nats, as in Poole et al.
 MAX_WINDOW = 500
 MAX_POINTS = 400  # the history keeps between MAX_POINTS / 2 and MAX_POINTS rows
@@ -82,13 +85,7 @@ class MIEstimatorsSim(Sim):
         doc="Dimensions of x and y: the same MI spread over more dimensions means a weaker "
         "correlation in each. Restarts the run.",
     )
-    lr = param.Number(
-        label="Learning rate",
-        default=0.001,
-        bounds=(0.0001, 0.01),
-        step=0.0001,
-        doc="Learning rate of the critics' optimiser (Adam).",
-    )
+    lr = shared.learning_rate(0.001, (0.0001, 0.01), "Adam, one for all four critics")
     smile_tau = param.Number(
         label="SMILE clip τ",
         default=5.0,
@@ -125,6 +122,36 @@ class MIEstimatorsSim(Sim):
             seeds=(0, 1, 2),
         ),
     )
+    metrics: ClassVar[Mapping[str, Metric]] = {
+        "true_mi": Metric("true MI", "nats", "{:.1f}", "the answer the estimators should find"),
+        "log_k": Metric(
+            "log K (InfoNCE's ceiling)",
+            "nats",
+            "{:.2f}",
+            "the most InfoNCE can ever report from a batch of K pairs",
+        ),
+        **{
+            f"{name}_smooth": Metric(
+                f"{NAMES[name]}, smoothed",
+                "nats",
+                "{:.2f}",
+                "exponential average of the batch estimates over about the last window of steps",
+            )
+            for name in ESTIMATORS
+        },
+        "dv_above_truth": Metric(
+            "DV batches above the truth",
+            "",
+            "{:.0%}",
+            "share of DV's batch values in the last window that exceed the true MI",
+        ),
+        "nwj_var_over_infonce_var": Metric(
+            "NWJ variance ÷ InfoNCE variance",
+            "×",
+            "{:,.0f}",
+            "how much noisier NWJ's batch estimate is than InfoNCE's, over the last window",
+        ),
+    }
 
     HIDDEN = 64
     EMBED = 32
@@ -139,8 +166,8 @@ class MIEstimatorsSim(Sim):
         self.latest = dict.fromkeys(ESTIMATORS, math.nan)
         self.ema = dict.fromkeys(ESTIMATORS, math.nan)
         self.running_max = dict.fromkeys(ESTIMATORS, -math.inf)
-        self.rows: list[tuple[float, ...]] = []  # (step, true MI, raw..., smoothed...)
-        self.stride = 1
+        # (step, true MI, raw..., smoothed...) of the whole run, thinned as it grows
+        self.history = History(2 + 2 * len(ESTIMATORS), limit=MAX_POINTS)
         self.last_mi = self.current_mi()
 
     def _make_critics(self, g: torch.Generator) -> nn.Module:
@@ -173,11 +200,7 @@ class MIEstimatorsSim(Sim):
         }
         # Each critic only feels its own bound: the parameters are disjoint.
         loss = -torch.stack(list(objectives.values())).sum()
-        for group in self.optimiser.param_groups:
-            group["lr"] = self.lr
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
+        self.optimise(loss)
         estimates = {name: value.item() for name, value in objectives.items()}
         # log K minus a loss that is never negative: in double precision, never above log K.
         nce_loss = info_nce_diagonal(scores["infonce"].detach()).item()
@@ -197,11 +220,7 @@ class MIEstimatorsSim(Sim):
             old = self.ema[name]
             self.ema[name] = value if math.isnan(old) else old + alpha * (value - old)
             self.running_max[name] = max(self.running_max[name], value)
-        if self.steps % self.stride == 0:
-            self.rows.append((self.steps, mi, *estimates.values(), *self.ema.values()))
-            if len(self.rows) > MAX_POINTS:  # keep the whole run, at half the resolution
-                self.rows = self.rows[::2]
-                self.stride *= 2
+        self.history.add(self.steps, mi, *estimates.values(), *self.ema.values())
 
     def window_values(self) -> tuple[np.ndarray, np.ndarray]:
         """Raw estimates of the last ``window`` steps, (4, n) with n <= window, and the true MI
@@ -230,7 +249,7 @@ class MIEstimatorsSim(Sim):
 
     def snapshot(self) -> dict[str, np.ndarray]:
         """The whole run, thinned to at most MAX_POINTS steps (raw values stay raw)."""
-        table = np.asarray(self.rows, dtype=np.float32).reshape(-1, 2 + 2 * len(ESTIMATORS))
+        table = self.history.array()  # (n, 2 + 2 * 4)
         out = {
             "step": table[:, 0],
             "true_mi": table[:, 1],
@@ -251,14 +270,16 @@ class MIEstimatorsSim(Sim):
         )
         return out
 
-    def verdict(self, measured: Mapping[str, float]) -> str | None:
+    def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
         broken = [n for n in ESTIMATORS if not math.isfinite(measured.get(n, 0.0))]
         if broken:
-            return f"diverged: {', '.join(broken)} blew up; lower the learning rate"
+            text = f"diverged: {', '.join(broken)} blew up; lower the learning rate"
+            return Verdict("note", text)
         log_k, mi = measured.get("log_k", 0.0), measured.get("true_mi", 0.0)
         if mi > log_k + 0.5 and measured.get("infonce_smooth", 0.0) > log_k - 0.5:
-            return (
+            text = (
                 f"capped: InfoNCE sits just under log K = {log_k:.2f} nats while the true "
                 f"MI is {mi:.1f}"
             )
+            return Verdict("note", text)
         return None

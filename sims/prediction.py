@@ -9,6 +9,7 @@ error are known in closed form: the references the model is measured against.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import param
@@ -16,7 +17,8 @@ import torch
 
 from models.encoders import mlp
 from models.prediction import best_linear_predictor
-from sims.base import Expect, Scenario, Sim, to_numpy
+from sims import params as shared
+from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
 
 
 def bar_loadings(n_bars: int, n_factors: int, generator: torch.Generator) -> torch.Tensor:
@@ -57,35 +59,16 @@ class PredictionSim(Sim):
         doc="Blindfold the encoder: it gets a flat input, so its code is the same for every "
         "input. The predictor can then only learn one guess for all inputs.",
     )
-    n_hidden = param.Integer(
-        default=4,
-        label="Hidden bars",
-        bounds=(1, 10),
-        doc="How many bars (on the right) are hidden and predicted.",
-    )
-    noise = param.Number(
-        default=0.3,
-        bounds=(0.0, 1.5),
-        step=0.05,
-        doc="Standard deviation of the private noise on every bar: the part no model can "
-        "predict. Changes the data, so the run restarts.",
-    )
+    n_hidden = shared.hidden_bars(4, (1, 10))
+    noise = shared.bar_noise(0.3)
     factors = param.Integer(
         default=3,
         label="Hidden factors",
         bounds=(1, 6),
         doc="How many hidden factors shape each row of bars. Changes the data.",
     )
-    code_size = param.Integer(
-        default=4, bounds=(1, 8), doc="Size of the encoder's code, the predictor's only input."
-    )
-    lr = param.Number(
-        default=0.01,
-        label="Learning rate",
-        bounds=(0.0005, 0.05),
-        step=0.0005,
-        doc="Learning rate of the optimiser (Adam).",
-    )
+    code_size = shared.code_size(4, (1, 8), "The predictor's only input.")
+    lr = shared.learning_rate(0.01, (0.0005, 0.05), "Adam")
 
     scenarios = (
         Scenario(
@@ -102,6 +85,39 @@ class PredictionSim(Sim):
             seeds=(0, 1, 2),
         ),
     )
+    metrics: ClassVar[Mapping[str, Metric]] = {
+        "error": Metric(
+            "held-out error",
+            "",
+            "{:.3f}",
+            "mean squared error per hidden bar on 2048 inputs never used in training",
+        ),
+        "mean_error": Metric(
+            "predict the mean",
+            "",
+            "{:.3f}",
+            "the error of guessing the average of every hidden bar: what a constant code can do",
+        ),
+        "best_error": Metric(
+            "best possible",
+            "",
+            "{:.3f}",
+            "the error of the exact best guess (the conditional mean): the noise no model can "
+            "predict",
+        ),
+        "error_over_mean": Metric(
+            "error vs average guess",
+            "",
+            "{:.0%}",
+            "held-out error as a share of the predict-the-mean error (100% = no better)",
+        ),
+        "gap_closed": Metric(
+            "gap closed",
+            "",
+            "{:.0%}",
+            "0% = no better than the average guess, 100% = as good as the best possible",
+        ),
+    }
 
     def setup(self) -> None:
         g, n_bars = self.generator, self.N_BARS
@@ -137,11 +153,7 @@ class PredictionSim(Sim):
     def train_step(self) -> dict[str, float]:
         x, _ = bar_inputs(self.BATCH, self.loadings, self.noise, self.generator)  # fresh rows
         loss = (self.predict(x) - x[:, self.hidden]).pow(2).mean()
-        for group in self.optimiser.param_groups:
-            group["lr"] = self.lr
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
+        self.optimise(loss)
         return {"loss": loss.item(), "mean_error": self.mean_error, "best_error": self.best_error}
 
     @torch.no_grad()
@@ -174,11 +186,12 @@ class PredictionSim(Sim):
             "code": to_numpy(self.code(x[:, self.seen])),
         }
 
-    def verdict(self, measured: Mapping[str, float]) -> str | None:
+    def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
         if self.force_collapse:
-            return "collapsed (forced): one guess for every input, the average at best"
+            text = "collapsed (forced): one guess for every input, the average at best"
+            return Verdict("collapsed", text)
         if self.steps >= 200 and measured.get("error_over_mean", 0.0) >= 0.95:
-            return "no better than guessing the average of every hidden bar"
+            return Verdict("note", "no better than guessing the average of every hidden bar")
         if measured.get("error_over_best", 2.0) <= 1.1:
-            return "near the best possible: only the unpredictable noise is left"
+            return Verdict("note", "near the best possible: only the unpredictable noise is left")
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import param
@@ -16,8 +17,10 @@ from torch import nn
 
 from models.encoders import init_linear_, mlp
 from models.losses import effective_rank, spread
+from models.metrics import linear_fit_r2
 from models.prediction import cosine_prediction_loss, ema_update_
-from sims.base import Expect, Scenario, Sim, to_numpy
+from sims import params as shared
+from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
 from sims.prediction import bar_inputs, bar_loadings
 
 
@@ -73,34 +76,11 @@ class PredictionEmbeddingSim(Sim):
         doc="The predictor's learning rate as a multiple of the encoder's. A predictor that "
         "adapts quickly is what keeps the guarded run from collapsing.",
     )
-    lr = param.Number(
-        default=0.05,
-        label="Learning rate",
-        bounds=(0.001, 0.5),
-        step=0.001,
-        doc="Learning rate of the optimiser (SGD with momentum 0.9).",
-    )
-    weight_decay = param.Number(
-        default=0.0,
-        bounds=(0.0, 0.02),
-        step=0.0005,
-        doc="Weight decay: a steady pull of every weight towards zero.",
-    )
-    n_hidden = param.Integer(
-        default=8,
-        label="Hidden bars",
-        bounds=(2, 14),
-        doc="How many bars (on the right) are hidden. Changes the data.",
-    )
-    noise = param.Number(
-        default=0.3,
-        bounds=(0.0, 1.5),
-        step=0.05,
-        doc="Private noise on every bar. Changes the data, so the run restarts.",
-    )
-    dim = param.Integer(
-        default=4, label="Embedding size", bounds=(2, 8), doc="Size of each embedding."
-    )
+    lr = shared.learning_rate(0.05, (0.001, 0.5), "SGD with momentum 0.9")
+    weight_decay = shared.weight_decay(0.0, (0.0, 0.02), 0.0005)
+    n_hidden = shared.hidden_bars(8, (2, 14))
+    noise = shared.bar_noise(0.3)
+    dim = shared.code_size(4, (2, 8), label="Embedding size")
 
     scenarios = (
         Scenario(
@@ -117,6 +97,33 @@ class PredictionEmbeddingSim(Sim):
             seeds=(0, 1, 2, 3, 4),
         ),
     )
+    metrics: ClassVar[Mapping[str, Metric]] = {
+        "loss": Metric(
+            "prediction loss (1 − cos)",
+            "",
+            "{:.4f}",
+            "1 minus the cosine between prediction and target, averaged over 512 inputs",
+        ),
+        "spread": Metric(
+            "spread (mean std)",
+            "",
+            "{:.3f}",
+            "standard deviation of the length-1 embeddings, averaged over dimensions",
+        ),
+        "spread_ratio": Metric("spread vs start", "", "{:.1%}", "100% = as spread as at step 0"),
+        "effective_rank": Metric(
+            "effective rank",
+            "dims",
+            "{:.2f}",
+            "the shape of the cloud: how many dimensions it uses (blind to its size)",
+        ),
+        "factor_r2": Metric(
+            "factors readable",
+            "R²",
+            "{:.2f}",
+            "share of the three hidden factors a linear read-out of the embedding recovers",
+        ),
+    }
 
     def setup(self) -> None:
         g, n_bars = self.generator, self.N_BARS
@@ -128,9 +135,9 @@ class PredictionEmbeddingSim(Sim):
         self.encoder = mlp([n_bars, 32, self.dim], g)
         self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
         self.head = init_linear_(nn.Linear(self.dim, self.dim, bias=False), g)
-        groups = [{"params": [*self.encoder.parameters()], "role": "encoder"}]
+        groups = [{"params": [*self.encoder.parameters()]}]
         if self.predictor:
-            groups.append({"params": [*self.head.parameters()], "role": "predictor"})
+            groups.append({"params": [*self.head.parameters()], "lr_scale": "predictor_lr_scale"})
         self.optimiser = torch.optim.SGD(groups, lr=self.lr, momentum=0.9)
         with torch.no_grad():
             self.start_spread = float(spread(unit(self.embed(self.x_eval))).mean())
@@ -165,12 +172,7 @@ class PredictionEmbeddingSim(Sim):
         x, _ = bar_inputs(self.BATCH, self.loadings, self.noise, self.generator)
         prediction, target = self.branches(x)
         loss = cosine_prediction_loss(prediction, target)
-        for group in self.optimiser.param_groups:
-            scale = self.predictor_lr_scale if group["role"] == "predictor" else 1.0
-            group.update(lr=self.lr * scale, weight_decay=self.weight_decay)
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
+        self.optimise(loss)
         if self.ema_target:
             ema_update_(self.target_encoder, self.encoder, self.ema_rate)
         else:
@@ -182,17 +184,13 @@ class PredictionEmbeddingSim(Sim):
         prediction, target = self.branches(self.x_eval)
         z = unit(self.embed(self.x_eval))  # (N, dim) on the unit sphere
         s = float(spread(z).mean())
-        # How much of the hidden factors a linear read-out of the embedding recovers.
-        design = torch.cat([z, torch.ones(len(z), 1)], dim=1).double()
-        f = self.f_eval.double()
-        fit = design @ torch.linalg.lstsq(design, f).solution
-        factor_r2 = float(1 - (f - fit).pow(2).sum() / (f - f.mean(0)).pow(2).sum())
         return {
             "loss": float(cosine_prediction_loss(prediction, target)),
             "spread": s,
             "spread_ratio": s / self.start_spread,
             "effective_rank": effective_rank(z),
-            "factor_r2": factor_r2,
+            # How much of the hidden factors a linear read-out of the embedding recovers.
+            "factor_r2": linear_fit_r2(z, self.f_eval),
         }
 
     @torch.no_grad()
@@ -206,7 +204,7 @@ class PredictionEmbeddingSim(Sim):
             "spread": to_numpy(spread(unit(self.embed(self.x_eval)))),
         }
 
-    def verdict(self, measured: Mapping[str, float]) -> str | None:
+    def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
         if measured.get("spread_ratio", 1.0) < 0.05:
-            return "collapsed: every input gets (almost) the same embedding"
+            return Verdict("collapsed", "collapsed: every input gets (almost) the same embedding")
         return None

@@ -6,7 +6,7 @@ import numpy as np
 import param
 import pytest
 
-from sims.base import REGISTRY, Expect, Scenario, Sim, discover
+from sims.base import REGISTRY, Expect, History, Metric, Scenario, Sim, Verdict, discover
 
 SIMS = list(discover().values())
 
@@ -68,6 +68,45 @@ def test_every_scenario_names_measured_metrics(cls):
     for scenario in cls.scenarios:
         for expect in scenario.expect:
             assert expect.metric in measured, (scenario.name, expect.metric)
+
+
+@pytest.mark.parametrize("cls", SIMS, ids=lambda c: c.slug)
+def test_declared_metrics_are_measured_and_documented(cls):
+    assert cls.metrics, f"{cls.__name__} declares no metrics for its readouts"
+    sim = cls()
+    at_start = sim.measure()
+    sim.run(3)
+    trained = sim.measure()
+    for key, metric in cls.metrics.items():
+        assert key in at_start and key in trained, key
+        assert isinstance(metric, Metric), key
+        assert metric.label and metric.doc, f"{cls.__name__}.metrics[{key!r}]: label and doc"
+        # the format itself must take a float (Metric.format would hide a bad one behind str)
+        assert metric.format(trained[key]) == metric.fmt.format(trained[key])
+        assert metric.format(0.5) == metric.fmt.format(0.5)
+
+
+@pytest.mark.parametrize("cls", SIMS, ids=lambda c: c.slug)
+def test_verdict_is_a_verdict_or_none(cls):
+    sim = cls()
+    sim.run(2)
+    verdict = sim.verdict(sim.measure())
+    assert verdict is None or isinstance(verdict, Verdict)
+
+
+def test_history_thins_evenly_and_keeps_the_whole_run():
+    history = History(3, every=2, limit=10)
+    for step in range(50):
+        history.add(step, step * 0.5, -step)
+    table = history.array()  # (n, 3)
+    assert table.dtype == np.float32 and table.shape[1] == 3
+    assert 5 <= len(table) <= 10 and len(history) == len(table)
+    assert table[0, 0] == 0 and np.all(np.diff(table[:, 0]) == table[1, 0])  # even spacing
+    assert table[-1, 0] >= 49 - table[1, 0]  # reaches the end of the run
+    np.testing.assert_array_equal(table[:, 1], table[:, 0] * 0.5)
+    with pytest.raises(ValueError, match="expected 2 values"):
+        history.add(60, 1.0)
+    assert History(2).array().shape == (0, 2)
 
 
 def test_expect_rejects_unknown_comparisons_and_nan():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sims.contrastive_digits import ContrastiveDigitsSim, lda_probe, procrustes
+from sims.contrastive_digits import ContrastiveDigitsSim
 from sims.contrastive_toy import ContrastiveToySim, others
 
 # -- toy ---------------------------------------------------------------------------------------
@@ -88,29 +88,26 @@ def test_toy_sliders_at_their_extremes_do_not_raise(settings):
     sim.verdict(sim.measure())
 
 
-def test_toy_verdict_names_collapse():
+def test_toy_verdict_names_collapse_and_the_ceiling():
     sim = ContrastiveToySim()
-    assert "collapsed" in sim.verdict({"resultant_length": 0.999})
+    collapsed = sim.verdict({"resultant_length": 0.999})
+    assert collapsed.state == "collapsed" and collapsed.text.startswith("collapsed:")
+    capped = sim.verdict({"resultant_length": 0.1, "bound_fraction": 0.95})
+    assert capped.state == "note" and capped.text.startswith("near the ceiling")
     assert sim.verdict({"resultant_length": 0.1, "bound_fraction": 0.5}) is None
 
 
+def test_toy_bound_history_is_thinned_evenly_and_keeps_the_whole_run():
+    sim = ContrastiveToySim(k=3, n_items=128)
+    sim.run(2100)
+    history = sim.snapshot()["bound_history"]  # (n, 2): step, bound
+    assert history.shape[1] == 2 and 200 <= len(history) <= 400
+    steps = history[:, 0]
+    assert steps[0] == 0 and np.all(np.diff(steps) == 10)  # every 5 steps, then every 10
+    assert steps[-1] >= 2100 - 10
+
+
 # -- digits ------------------------------------------------------------------------------------
-
-
-def test_lda_probe_separates_separable_classes_and_fails_on_noise():
-    g = torch.Generator().manual_seed(0)
-    labels = torch.arange(400) % 10
-    centres = 5 * torch.randn(10, 3, generator=g)
-    x = centres[labels] + 0.1 * torch.randn(400, 3, generator=g)
-    assert lda_probe(x[:300], labels[:300], x[300:], labels[300:]) == 1.0
-    noise = torch.randn(400, 3, generator=g)
-    assert lda_probe(noise[:300], labels[:300], noise[300:], labels[300:]) < 0.25
-
-
-def test_procrustes_turns_a_basis_onto_the_previous_one():
-    previous = torch.linalg.qr(torch.randn(8, 2, generator=torch.Generator().manual_seed(1))).Q
-    flipped = previous @ torch.tensor([[0.0, -1.0], [-1.0, 0.0]])  # swapped and mirrored axes
-    torch.testing.assert_close(procrustes(flipped, previous), previous)
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +127,9 @@ def test_digits_baselines_are_computed_once_and_sensible(digits_sim):
 def test_digits_probe_refreshes_every_probe_every_steps():
     sim = ContrastiveDigitsSim(probe_every=50)
     sim.run(120)
-    steps = [s for s, _ in sim.probe_history]
-    assert steps == [0.0, 50.0, 100.0]
-    assert sim.snapshot()["probe_history"].shape == (3, 2)
+    history = sim.snapshot()["probe_history"]  # (n, 2): step, accuracy
+    assert history[:, 0].tolist() == [0.0, 50.0, 100.0]
+    assert history[-1, 1] == sim.probe_accuracy
 
 
 def test_digits_training_never_sees_the_labels():
@@ -141,6 +138,14 @@ def test_digits_training_never_sees_the_labels():
     g = torch.Generator().manual_seed(0)
     shuffled.labels = shuffled.labels[torch.randperm(len(shuffled.labels), generator=g)]
     assert [honest.step()["loss"] for _ in range(5)] == [shuffled.step()["loss"] for _ in range(5)]
+
+
+def test_digits_verdict_names_collapse_and_a_probe_that_beats_the_pixels(digits_sim):
+    collapsed = digits_sim.verdict({"uniformity": -0.1})
+    assert collapsed.state == "collapsed" and collapsed.text.startswith("collapsed:")
+    beats = digits_sim.verdict({"uniformity": -2.0, "probe_accuracy": 0.9, "raw_accuracy": 0.8})
+    assert beats.state == "note" and beats.text == "8 numbers beat the 32 raw pixels (90% vs 80%)"
+    assert digits_sim.verdict({"probe_accuracy": 0.7, "raw_accuracy": 0.8}) is None
 
 
 def test_digits_snapshot_is_a_stable_2d_view(digits_sim):

@@ -8,7 +8,7 @@ import torch
 
 from models.imax import gaussian_imax, two_view_gaussian_mi
 from sims.imax_gaussian import ImaxGaussianSim
-from sims.imax_stereo import ImaxStereoSim, disparity_r2, stereo_strips
+from sims.imax_stereo import ImaxStereoSim, stereo_strips
 
 # -- the Gaussian picture -----------------------------------------------------------------------
 
@@ -106,16 +106,6 @@ def test_the_patches_share_no_pixels():
     assert cross.abs().max().item() < 5 / math.sqrt(n)
 
 
-def test_disparity_r2_exact_values():
-    d = torch.tensor([-1.0, -1.0, 0.0, 0.0, 1.0, 1.0])
-    assert disparity_r2(d**2, d) == pytest.approx(1.0)  # any function of disparity scores 1
-    assert disparity_r2(torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0]), d) == pytest.approx(0.0)
-    # group means (0, 0, 3) against the grand mean 1: 2 * (1 + 1 + 4) = 12 of 12 + 4
-    out = torch.tensor([-1.0, 1.0, 0.0, 0.0, 2.0, 4.0])
-    assert disparity_r2(out, d) == pytest.approx(12 / 16)
-    assert disparity_r2(torch.ones(6), d) == 0.0
-
-
 def test_stereo_snapshot_and_verdicts():
     sim = ImaxStereoSim(seed=0)
     shot = sim.snapshot()
@@ -126,11 +116,14 @@ def test_stereo_snapshot_and_verdicts():
         "disparity_b": (300,),
     }
     assert set(np.unique(shot["disparity"])) <= {-2.0, -1.0, 0.0, 1.0, 2.0}
-    assert sim.verdict({"spread_ratio": 0.01}).startswith("collapsed")
-    assert sim.verdict({"corr_ab": 0.95, "abs_corr_disparity": 0.95}).startswith("found depth")
-    assert "code of the disparity" in sim.verdict(
-        {"corr_ab": 0.99, "abs_corr_disparity": 0.3, "disparity_r2": 0.99}
-    )
+    collapsed = sim.verdict({"spread_ratio": 0.01})
+    assert collapsed.state == "collapsed" and collapsed.text.startswith("collapsed:")
+    depth = sim.verdict({"corr_ab": 0.95, "abs_corr_disparity": 0.95})
+    assert depth.state == "note" and depth.text.startswith("found depth")
+    code = sim.verdict({"corr_ab": 0.99, "abs_corr_disparity": 0.3, "disparity_r2": 0.99})
+    assert code.state == "note" and "code of the disparity" in code.text
+    other = sim.verdict({"corr_ab": 0.99, "abs_corr_disparity": 0.3, "disparity_r2": 0.5})
+    assert other.text == "agreeing on something other than the disparity"
     assert sim.verdict({"corr_ab": 0.2}) is None
 
 

@@ -127,9 +127,11 @@ def test_sliders_at_their_extremes_do_not_raise(name, value):
 def test_verdict_names_the_cap_and_a_divergence():
     sim = MIEstimatorsSim(**SMALL)
     capped = {"log_k": math.log(64), "true_mi": 10.0, "infonce_smooth": 4.0}
-    assert sim.verdict({**capped, **dict.fromkeys(ESTIMATORS, 1.0)}).startswith("capped")
+    verdict = sim.verdict({**capped, **dict.fromkeys(ESTIMATORS, 1.0)})
+    assert verdict.state == "note" and verdict.text.startswith("capped")
     assert sim.verdict({**capped, "infonce_smooth": 2.0, **dict.fromkeys(ESTIMATORS, 1.0)}) is None
     diverged = {**capped, **dict.fromkeys(ESTIMATORS, 1.0), "nwj": math.nan}
-    assert sim.verdict(diverged).startswith("diverged: nwj")
+    verdict = sim.verdict(diverged)
+    assert verdict.state == "note" and verdict.text.startswith("diverged: nwj")
     easy = {"log_k": math.log(64), "true_mi": 2.0, "infonce_smooth": 1.8}
     assert sim.verdict({**easy, **dict.fromkeys(ESTIMATORS, 1.8)}) is None

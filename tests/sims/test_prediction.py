@@ -40,7 +40,8 @@ def test_forced_collapse_gives_one_prediction_for_every_input():
     snap = sim.snapshot()
     assert (snap["code"] == snap["code"][0]).all()
     assert (snap["predicted"] == snap["predicted"][0]).all()
-    assert sim.verdict(sim.measure()).startswith("collapsed")
+    verdict = sim.verdict(sim.measure())
+    assert verdict.state == "collapsed" and verdict.text.startswith("collapsed (forced)")
 
 
 def test_collapse_can_be_forced_live_and_the_error_jumps_to_the_average():
