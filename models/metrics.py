@@ -47,6 +47,19 @@ def linear_fit_r2(features: torch.Tensor, targets: torch.Tensor) -> float:
     return float(1 - (f - fit).pow(2).sum() / (f - f.mean(0)).pow(2).sum())
 
 
+def group_means(
+    values: torch.Tensor, categories: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean of ``values`` (N,) within each category of ``categories`` (N,): the categories
+    in ascending order (C,) and their means (C,)."""
+    _check_rows("values", values, 1)
+    _check_rows("categories", categories, 1, len(values))
+    levels, index = categories.unique(return_inverse=True)  # sorted
+    sums = torch.zeros(len(levels), dtype=values.dtype).index_add_(0, index, values)
+    counts = torch.bincount(index, minlength=len(levels)).to(values.dtype)
+    return levels, sums / counts
+
+
 def correlation_ratio(values: torch.Tensor, categories: torch.Tensor) -> float:
     """Fraction of the variance of ``values`` (N,) explained by ``categories`` (N,) taken as
     labels (the correlation ratio η²): 1 when the values are *some* function of the category,

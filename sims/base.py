@@ -210,7 +210,9 @@ class History:
 
     def __init__(self, width: int, every: int = 1, limit: int = 400) -> None:
         if width < 1 or every < 1 or limit < 2:
-            raise ValueError(f"need width, every >= 1 and limit >= 2, got {width}, {every}, {limit}")
+            raise ValueError(
+                f"need width, every >= 1 and limit >= 2, got {width}, {every}, {limit}"
+            )
         self.width, self.limit, self.stride = width, limit, every
         self.rows: list[tuple[float, ...]] = []
 

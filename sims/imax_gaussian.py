@@ -168,7 +168,13 @@ class ImaxGaussianSim(Sim):
         }
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        return {"a": to_numpy(self.a[:SHOWN]), "b": to_numpy(self.b[:SHOWN])}
+        a, b = self.a, self.b
+        return {
+            "a": to_numpy(a[:SHOWN]),
+            "b": to_numpy(b[:SHOWN]),
+            # the two terms of the ratio on the latest batch: var(a + b), var(a - b)
+            "batch_terms": to_numpy(torch.stack([(a + b).var(), (a - b).var()])),
+        }
 
     def verdict(self, measured: Mapping[str, float]) -> Verdict | None:
         if measured.get("imax_theory", 1.0) < 0.01:

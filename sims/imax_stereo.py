@@ -18,7 +18,7 @@ import param
 import torch
 
 from models.imax import BinocularModule, correlation, imax_objective
-from models.metrics import correlation_ratio
+from models.metrics import correlation_ratio, group_means
 from sims import params as shared
 from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
 
@@ -199,11 +199,15 @@ class ImaxStereoSim(Sim):
         left, right, disparity = self.eval_set
         a, b = self.outputs(left, right)
         # Centred: IMAX ignores a shift of either output, so only the spread around the mean counts.
+        a = a - a.mean()
+        levels, means = group_means(a, disparity[:, 0].to(a.dtype))
         return {
-            "a": to_numpy(a - a.mean()),
+            "a": to_numpy(a),
             "b": to_numpy(b - b.mean()),
             "disparity": to_numpy(disparity[:, 0]),
             "disparity_b": to_numpy(disparity[:, 1]),
+            "disparities": to_numpy(levels),  # (C,) the disparities of patch A, ascending
+            "mean_by_disparity": to_numpy(means),  # (C,) A's mean output at each
         }
 
     def verdict(self, measured: Mapping[str, float]) -> Verdict | None:

@@ -177,13 +177,24 @@ class PredictionSim(Sim):
         x = self.x_test[: self.N_EXAMPLES]  # (4, L)
         hidden_mask = torch.zeros(self.N_BARS)
         hidden_mask[self.hidden] = 1.0
+        truth = x[:, self.hidden]  # (4, H)
+        predicted, best = self.predict(x), x[:, self.seen] @ self.best_weights  # (4, H) each
+        errors = torch.stack(  # (4, 3): squared error per hidden bar of each shown input
+            [
+                truth.pow(2).mean(dim=1),  # the average guess: every bar's true mean is 0
+                (predicted - truth).pow(2).mean(dim=1),  # the model
+                (best - truth).pow(2).mean(dim=1),  # the best possible guess
+            ],
+            dim=1,
+        )
         return {
             "bars": to_numpy(x),
             "hidden_mask": to_numpy(hidden_mask),
             "hidden_index": to_numpy(self.hidden),
-            "predicted": to_numpy(self.predict(x)),
-            "best": to_numpy(x[:, self.seen] @ self.best_weights),
+            "predicted": to_numpy(predicted),
+            "best": to_numpy(best),
             "code": to_numpy(self.code(x[:, self.seen])),
+            "errors": to_numpy(errors),
         }
 
     def verdict(self, measured: Mapping[str, float]) -> Verdict | None:

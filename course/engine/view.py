@@ -72,7 +72,7 @@ class SimView:
         self.inbox = FrameInbox(self._schedule_flush)
         self._loss_backlog: list[tuple[np.ndarray, np.ndarray]] = []  # flushed, not yet drawn
         self._note = ""
-        self.clock = FrameClock(self.inbox.ack, height=0, margin=0)
+        self.clock = FrameClock(self.inbox.ack)
 
         self.loss_source = ColumnDataSource({"step": [], "loss": []}, name="loss")
         self.figures = [*part.plots(), self._loss_figure()]
@@ -92,6 +92,7 @@ class SimView:
         fig = new_figure("Training loss", "step", self.part.loss_label, height=220)
         fig.line("step", "loss", source=self.loss_source, line_width=2, color="#0072B2")
         fig.add_tools(HoverTool(tooltips=[("step", "@step{0}"), ("loss", "@loss{0.0000}")]))
+        self.clock.attach(fig)
         return fig
 
     def _build_widgets(self) -> None:
@@ -146,7 +147,6 @@ class SimView:
             ],
             self.readouts,
             *([self.shortcuts] if self.keyboard else []),
-            self.clock,
             width=330,
             css_classes=["sim-controls"],
         )

@@ -16,6 +16,7 @@ from models.metrics import (
     cluster_purity,
     correlation_ratio,
     cubic_fit_r2,
+    group_means,
     lda_probe,
     linear_fit_r2,
     procrustes,
@@ -182,3 +183,18 @@ def test_bad_shapes_are_refused():
         procrustes(torch.randn(8, 2), torch.randn(8, 3))
     with pytest.raises(ValueError, match="labels must be 1-D with N = 10"):
         cluster_purity(z, labels[:5], 2)
+
+
+def test_group_means_match_scipy_binned_statistic():
+    from scipy.stats import binned_statistic
+
+    g = gen(5)
+    categories = torch.randint(-3, 4, (300,), generator=g).double()
+    values = torch.randn(300, generator=g, dtype=torch.float64) + categories
+    levels, means = group_means(values, categories)
+    assert levels.tolist() == list(range(-3, 4))
+    edges = np.arange(-3.5, 4.0, 1.0)
+    expected = binned_statistic(categories.numpy(), values.numpy(), "mean", bins=edges).statistic
+    np.testing.assert_allclose(means.numpy(), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="categories"):
+        group_means(values, categories[:10])
