@@ -1,5 +1,6 @@
 """Entry point of ``panel serve course/``: one page per browser session, chapter from ?chapter=."""
 
+import logging
 from functools import partial
 
 import panel as pn
@@ -11,6 +12,9 @@ from course.shell import build, close_views
 # share the machine's cores with the web server; torch's default intra-op pool of one thread
 # per core would oversubscribe them.
 torch.set_num_threads(1)
+# `panel serve` logs Bokeh's INFO lines; the engine's (a session's run leaving the trainer pool,
+# an orphaned run paused) belong in the same log.
+logging.getLogger("course").setLevel(logging.INFO)
 
 pn.extension("katex", throttled=True, notifications=False)
 

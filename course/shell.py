@@ -139,7 +139,7 @@ def chapter_page(
     return content, views
 
 
-def close_views(views: tuple[SimView, ...], _session_context: Any = None) -> None:
+def close_views(views: tuple[SimView, ...], session_context: Any) -> None:
     """When a browser session ends: stop its sims for good."""
     for view in views:
         view.close()

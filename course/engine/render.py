@@ -32,7 +32,7 @@ def status(frame: Frame, running: bool) -> tuple[str, str]:
         state, text = "ready", "Ready · press Train (or Space)"
     else:
         state, text = "paused", f"Paused at step {frame.step:,}"
-    if frame.verdict is not None:
+    if frame.verdict is not None and frame.step > 0:  # at step 0 it judges the initial weights
         if frame.verdict.state == "collapsed":
             state = "collapsed"
         text += f" · {frame.verdict.text}"

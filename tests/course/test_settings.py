@@ -46,6 +46,8 @@ def frame(step=3, verdict=None, problem=None):
 
 def test_status_states():
     assert render.status(frame(step=0), running=False)[0] == "ready"
+    untrained = frame(step=0, verdict=Verdict("collapsed", "crowded"))
+    assert render.status(untrained, running=False) == ("ready", "Ready · press Train (or Space)")
     assert render.status(frame(), running=True) == ("training", "Training · step 3")
     assert render.status(frame(), running=False)[0] == "paused"
     collapsed = frame(verdict=Verdict("collapsed", "all one point"))
