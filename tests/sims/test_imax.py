@@ -114,8 +114,13 @@ def test_stereo_snapshot_and_verdicts():
         "b": (300,),
         "disparity": (300,),
         "disparity_b": (300,),
+        "disparities": (5,),
+        "mean_by_disparity": (5,),
     }
     assert set(np.unique(shot["disparity"])) <= {-2.0, -1.0, 0.0, 1.0, 2.0}
+    assert shot["disparities"].tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]
+    for d, mean in zip(shot["disparities"], shot["mean_by_disparity"], strict=True):
+        assert mean == pytest.approx(shot["a"][shot["disparity"] == d].mean(), abs=1e-6)
     collapsed = sim.verdict({"spread_ratio": 0.01})
     assert collapsed.state == "collapsed" and collapsed.text.startswith("collapsed:")
     depth = sim.verdict({"corr_ab": 0.95, "abs_corr_disparity": 0.95})
@@ -143,3 +148,11 @@ def test_stereo_sliders_at_their_extremes_do_not_raise():
         sim.run(3)
         sim.measure()
         sim.snapshot()
+
+
+def test_gaussian_snapshot_carries_the_latest_batch_terms():
+    sim = ImaxGaussianSim(seed=2)
+    sim.run(3)
+    a, b = sim.a.numpy(), sim.b.numpy()
+    expected = [np.var(a + b, ddof=1), np.var(a - b, ddof=1)]
+    np.testing.assert_allclose(sim.snapshot()["batch_terms"], expected, rtol=1e-5)

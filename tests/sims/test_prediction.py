@@ -3,6 +3,7 @@ collapse really is constant, the guardrails do what their names say, extremes do
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -137,3 +138,19 @@ def test_spread_ratio_starts_at_one_and_metrics_are_finite():
     assert measured["spread_ratio"] == pytest.approx(1.0)
     assert all(math.isfinite(v) for v in measured.values())
     assert 1.0 <= measured["effective_rank"] <= sim.dim
+
+
+def test_snapshot_errors_are_the_squared_errors_of_the_shown_inputs():
+    sim = PredictionSim(seed=1)
+    sim.run(20)
+    shot = sim.snapshot()
+    truth = shot["bars"][:, shot["hidden_index"].astype(int)]
+    expected = np.stack(
+        [
+            (truth**2).mean(axis=1),
+            ((shot["predicted"] - truth) ** 2).mean(axis=1),
+            ((shot["best"] - truth) ** 2).mean(axis=1),
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(shot["errors"], expected, rtol=1e-5)
