@@ -62,9 +62,28 @@ class LiveHTML(JSComponent):
     """
 
 
+ECHO_GAP_MS = 50  # the browser echoes at most one frame number per this many milliseconds
+
+# Every message from the browser costs the server as much again (Bokeh applies it and answers
+# it), so the echo is throttled: the first frame after a quiet spell is echoed at once, later
+# ones together, with the newest number, when the gap has passed.
+ECHO = f"""
+const applied = cb_obj.tags[0];
+echo._newest = applied;
+if (echo._timer) return;
+const send = () => {{
+  echo._timer = null;
+  echo._sent = performance.now();
+  echo.tags = [echo._newest];
+}};
+const wait = (echo._sent ?? -Infinity) + {ECHO_GAP_MS} - performance.now();
+if (wait <= 0) send(); else echo._timer = setTimeout(send, wait);
+"""
+
+
 class FrameClock:
     """Flow control between server and browser: the server numbers every frame it sends, and
-    the browser echoes the number back once it has applied the frame.
+    the browser echoes the newest number it has applied (at most every ``ECHO_GAP_MS``).
 
     Two bare Bokeh models carry the numbers (on a figure's ``tags``, so they belong to the
     document): the echo is a plain property change that Bokeh hands straight to a Python
@@ -75,9 +94,7 @@ class FrameClock:
         self._on_ack = on_ack
         self.clock = ColumnDataSource(data={}, tags=[0])
         self.echo = ColumnDataSource(data={}, tags=[0])
-        self.clock.js_on_change(
-            "tags", CustomJS(args={"echo": self.echo}, code="echo.tags = [cb_obj.tags[0]]")
-        )
+        self.clock.js_on_change("tags", CustomJS(args={"echo": self.echo}, code=ECHO))
         self.echo.on_change("tags", self._echoed)
 
     def attach(self, fig: Any) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from course.engine.runner import Frame
 
-FRAMES_IN_FLIGHT = 2  # frames sent but not yet applied by the browser, at most
+FRAMES_IN_FLIGHT = 4  # frames sent but not acknowledged, at most (the browser acks every 50 ms)
 ACK_TIMEOUT = 1.0  # seconds: send anyway if the browser never acknowledges
 
 

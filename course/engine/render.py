@@ -27,7 +27,7 @@ def status(frame: Frame, running: bool) -> tuple[str, str]:
     if frame.problem:
         return "diverged", frame.problem
     if running:
-        state, text = "training", f"Training · step {frame.step:,}"
+        state, text = "training", "Training"  # the step readout counts; this line stays put
     elif frame.step == 0:
         state, text = "ready", "Ready · press Train (or Space)"
     else:

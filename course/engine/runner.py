@@ -25,7 +25,7 @@ import numpy as np
 
 from sims.base import Sim, Verdict
 
-MEASURE_PERIOD = 0.15  # seconds between two measurements while training
+MEASURE_PERIOD = 0.25  # seconds between two measurements while training
 DIVERGED = "The run diverged ({what} at step {step}): lower the learning rate, then press Reset."
 
 

@@ -209,10 +209,11 @@ class SimView:
             self._render_text(self.runner.frame)
 
     def _refresh_controls(self) -> None:
-        running = self.runner.running
-        self.train_button.param.update(
-            label="Pause" if running else "Train", color="warning" if running else "primary"
-        )
+        label = "Pause" if self.runner.running else "Train"
+        if self.train_button.label != label:  # param.update costs the server even when equal
+            self.train_button.param.update(
+                label=label, color="warning" if label == "Pause" else "primary"
+            )
 
     def _connected(self) -> bool:
         if self.doc is None or self.doc.session_context is None:

@@ -48,12 +48,12 @@ def test_status_states():
     assert render.status(frame(step=0), running=False)[0] == "ready"
     untrained = frame(step=0, verdict=Verdict("collapsed", "crowded"))
     assert render.status(untrained, running=False) == ("ready", "Ready · press Train (or Space)")
-    assert render.status(frame(), running=True) == ("training", "Training · step 3")
+    assert render.status(frame(), running=True) == ("training", "Training")
     assert render.status(frame(), running=False)[0] == "paused"
     collapsed = frame(verdict=Verdict("collapsed", "all one point"))
     assert render.status(collapsed, running=True) == (
         "collapsed",
-        "Training · step 3 · all one point",
+        "Training · all one point",
     )
     note = frame(verdict=Verdict("note", "near the ceiling"))
     assert render.status(note, running=True)[0] == "training"
