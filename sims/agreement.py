@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
-import param
 import torch
 
 from models.encoders import mlp, standardise
@@ -27,26 +26,27 @@ class AgreementSim(Sim):
     title = "Two encoders learn to agree on two views of each scene"
     live = ("lr", "normalise")
 
-    normalise = param.Boolean(
-        label="Normalise codes",
-        default=True,
-        doc="End each encoder with a normaliser that fixes every code dimension's mean (0) and "
+    normalise = shared.boolean(
+        True,
+        "Normalise codes",
+        "End each encoder with a normaliser that fixes every code dimension's mean (0) and "
         "spread (1) over the batch, so the codes cannot agree by shrinking.",
     )
 
     lr = shared.learning_rate(0.05, (0.001, 1.0), "SGD with momentum 0.9")
-    nuisance = param.Number(
-        default=1.0,
-        bounds=(0.0, 2.0),
-        step=0.05,
-        doc="Strength of each view's private nuisance (what one camera sees and the other does "
+    nuisance = shared.number(
+        1.0,
+        (0.0, 2.0),
+        0.05,
+        None,
+        "Strength of each view's private nuisance (what one camera sees and the other does "
         "not). Changes the data, so the run restarts.",
     )
-    n_scenes = param.Integer(
-        label="Number of scenes",
-        default=160,
-        bounds=(16, 600),
-        doc="How many scenes (pairs of views) in the data set. Changes the data.",
+    n_scenes = shared.integer(
+        160,
+        (16, 600),
+        "Number of scenes",
+        "How many scenes (pairs of views) in the data set. Changes the data.",
     )
 
     scenarios = (

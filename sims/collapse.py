@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
-import param
 import torch
 
 from models.encoders import mlp
@@ -25,33 +24,31 @@ class CollapseSim(Sim):
     title = "A cloud of embeddings, with and without a variance floor"
     live = ("lr", "weight_decay", "variance_floor", "floor_weight", "floor")
 
-    variance_floor = param.Boolean(
-        default=False,
-        doc="Add the variance-floor penalty: each code dimension is charged for spreading "
+    variance_floor = shared.boolean(
+        False,
+        None,
+        "Add the variance-floor penalty: each code dimension is charged for spreading "
         "less than the floor across the batch.",
     )
-    floor = param.Number(
-        default=1.0,
-        bounds=(0.1, 2.0),
-        step=0.05,
-        doc="The spread (standard deviation) every code dimension is asked to keep.",
+    floor = shared.number(
+        1.0,
+        (0.1, 2.0),
+        0.05,
+        None,
+        "The spread (standard deviation) every code dimension is asked to keep.",
     )
-    floor_weight = param.Number(
-        default=1.0,
-        bounds=(0.0, 10.0),
-        step=0.1,
-        doc="How much the variance floor counts against the agreement loss.",
+    floor_weight = shared.number(
+        1.0,
+        (0.0, 10.0),
+        0.1,
+        None,
+        "How much the variance floor counts against the agreement loss.",
     )
     lr = shared.learning_rate(0.05, (0.001, 1.0), "SGD with momentum 0.9")
     weight_decay = shared.weight_decay(0.005, (0.0, 0.05), 0.001)
     view_noise = shared.view_noise(0.5, (0.0, 1.0))
     dim = shared.code_size(2, (2, 8), label="Embedding size")
-    n_inputs = param.Integer(
-        label="Number of inputs",
-        default=240,
-        bounds=(32, 1000),
-        doc="How many inputs in the cloud.",
-    )
+    n_inputs = shared.integer(240, (32, 1000), "Number of inputs", "How many inputs in the cloud.")
 
     scenarios = (
         Scenario(

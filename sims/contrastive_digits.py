@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
-import param
 import torch
 from torch import nn
 
@@ -55,17 +54,17 @@ class ContrastiveDigitsSim(Sim):
     code_dim = shared.code_size(
         8, (2, 32), "On the unit sphere. Changes the models, so the run restarts."
     )
-    hidden = param.Integer(
-        label="Hidden units",
-        default=128,
-        bounds=(16, 256),
-        doc="Hidden units in each encoder (one ReLU layer). Changes the models: restarts.",
+    hidden = shared.integer(
+        128,
+        (16, 256),
+        "Hidden units",
+        "Hidden units in each encoder (one ReLU layer). Changes the models: restarts.",
     )
-    probe_every = param.Integer(
-        label="Probe every (steps)",
-        default=200,
-        bounds=(50, 2000),
-        doc="Steps between two refreshes of the linear probe and of the drawn 2-D view.",
+    probe_every = shared.integer(
+        200,
+        (50, 2000),
+        "Probe every (steps)",
+        "Steps between two refreshes of the linear probe and of the drawn 2-D view.",
     )
 
     scenarios = (

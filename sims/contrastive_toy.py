@@ -74,10 +74,10 @@ class ContrastiveToySim(Sim):
         "softmax), binary NCE (judge each candidate alone: positive or not) or triplet margin "
         "(the positive closer than each negative by a margin).",
     )
-    negatives = param.Boolean(
-        label="Use the negatives",
-        default=True,
-        doc="Use the negatives. Off: only the pull between the two views of each item is left.",
+    negatives = shared.boolean(
+        True,
+        "Use the negatives",
+        "Use the negatives. Off: only the pull between the two views of each item is left.",
     )
     k = shared.negatives_per_anchor(31, (1, 127))
     tau = shared.temperature(
@@ -86,12 +86,12 @@ class ContrastiveToySim(Sim):
         "Small tau makes the softmax sharp and punishes the closest negatives hardest (InfoNCE "
         "and NCE).",
     )
-    margin = param.Number(
-        label="Triplet margin",
-        default=0.5,
-        bounds=(0.0, 4.0),
-        step=0.05,
-        doc="Triplet loss only: how much farther (in squared distance) every negative must be "
+    margin = shared.number(
+        0.5,
+        (0.0, 4.0),
+        0.05,
+        "Triplet margin",
+        "Triplet loss only: how much farther (in squared distance) every negative must be "
         "than the positive. On the unit circle squared distances run from 0 to 4.",
     )
     lr = shared.learning_rate(0.01, (0.0005, 0.1), "AdamW")
@@ -102,25 +102,19 @@ class ContrastiveToySim(Sim):
         "The biases are spared. Alone it would flatten the encoder into a constant.",
     )
     view_noise = shared.view_noise(0.15, (0.0, 1.5), "Changes the data, so the run restarts.")
-    nuisance = param.Number(
-        label="Nuisance channels",
-        default=1.0,
-        bounds=(0.0, 3.0),
-        step=0.1,
-        doc="Strength of the extra input channels that carry only noise, drawn afresh for each "
+    nuisance = shared.number(
+        1.0,
+        (0.0, 3.0),
+        0.1,
+        "Nuisance channels",
+        "Strength of the extra input channels that carry only noise, drawn afresh for each "
         "view (like lighting that changes between two photos). Changes the data.",
     )
-    n_clusters = param.Integer(
-        label="Clusters",
-        default=6,
-        bounds=(2, 12),
-        doc="How many clusters the items come from. Restarts the run.",
+    n_clusters = shared.integer(
+        6, (2, 12), "Clusters", "How many clusters the items come from. Restarts the run."
     )
-    n_items = param.Integer(
-        label="Items",
-        default=240,
-        bounds=(128, 480),
-        doc="How many items in the data set. Restarts the run.",
+    n_items = shared.integer(
+        240, (128, 480), "Items", "How many items in the data set. Restarts the run."
     )
 
     N_NUISANCE = 4  # noise-only input channels next to the 8 content channels

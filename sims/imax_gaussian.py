@@ -21,6 +21,7 @@ from models.imax import (
     mi_from_correlation,
     two_view_gaussian_mi,
 )
+from sims import params as shared
 from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
 
 SHOWN = 500  # points in the scatter at most
@@ -28,13 +29,12 @@ SHOWN = 500  # points in the scatter at most
 
 def view_noise(view: str) -> param.Number:
     """The noise of one view (``"A"`` or ``"B"``), as a standard deviation."""
-    return param.Number(
-        default=0.5,
-        label=f"Noise of view {view}, σ_{view}",
-        bounds=(0.05, 5.0),
-        step=0.05,
-        doc=f"Noise of view {view}: the standard deviation of what {view} adds on top of the "
-        "signal.",
+    return shared.number(
+        0.5,
+        (0.05, 5.0),
+        0.05,
+        f"Noise of view {view}, σ_{view}",
+        f"Noise of view {view}: the standard deviation of what {view} adds on top of the signal.",
     )
 
 
@@ -42,20 +42,20 @@ class ImaxGaussianSim(Sim):
     slug = "imax-gaussian"
     title = "IMAX in the Gaussian picture: one signal, two noisy views"
 
-    signal = param.Number(
-        default=1.0,
-        label="Signal strength S",
-        bounds=(0.0, 3.0),
-        step=0.05,
-        doc="Strength (standard deviation) of the hidden signal s that both views measure.",
+    signal = shared.number(
+        1.0,
+        (0.0, 3.0),
+        0.05,
+        "Signal strength S",
+        "Strength (standard deviation) of the hidden signal s that both views measure.",
     )
     noise_a = view_noise("A")
     noise_b = view_noise("B")
-    n_samples = param.Integer(
-        default=300,
-        label="Pairs drawn per step",
-        bounds=(20, 2000),
-        doc="How many (a, b) pairs each draw adds. Every training step draws a fresh batch.",
+    n_samples = shared.integer(
+        300,
+        (20, 2000),
+        "Pairs drawn per step",
+        "How many (a, b) pairs each draw adds. Every training step draws a fresh batch.",
     )
 
     scenarios = (

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
-import param
 import torch
 
 from models.imax import BinocularModule, correlation, imax_objective
@@ -54,10 +53,10 @@ class ImaxStereoSim(Sim):
     title = "Two modules learn depth from random-dot stereo by maximising IMAX"
     live = ("lr", "weight_decay", "naive")
 
-    naive = param.Boolean(
-        default=False,
-        label="Naive agreement (a − b)² instead of IMAX",
-        doc="Train the same modules to agree by squared difference (a - b)^2 instead of IMAX.",
+    naive = shared.boolean(
+        False,
+        "Naive agreement (a − b)² instead of IMAX",
+        "Train the same modules to agree by squared difference (a - b)^2 instead of IMAX.",
     )
     lr = shared.learning_rate(0.01, (0.0005, 0.1), "AdamW")
     weight_decay = shared.weight_decay(
@@ -66,28 +65,28 @@ class ImaxStereoSim(Sim):
         0.01,
         "It keeps the outputs' scale in check, since IMAX does not care about it.",
     )
-    slant = param.Number(
-        default=0.25,
-        label="Slant: chance of a tilted surface",
-        bounds=(0.0, 1.0),
-        step=0.05,
-        doc="How often the surface is tilted: the chance that patch B sits one disparity step "
+    slant = shared.number(
+        0.25,
+        (0.0, 1.0),
+        0.05,
+        "Slant: chance of a tilted surface",
+        "How often the surface is tilted: the chance that patch B sits one disparity step "
         "nearer or farther than patch A. At 0 both patches always share one depth.",
     )
-    max_disparity = param.Integer(
-        default=2,
-        label="Largest disparity (pixels)",
-        bounds=(1, 3),
-        doc="Largest shift (pixels) between the eyes; disparities run from minus this to plus it.",
+    max_disparity = shared.integer(
+        2,
+        (1, 3),
+        "Largest disparity (pixels)",
+        "Largest shift (pixels) between the eyes; disparities run from minus this to plus it.",
     )
-    width = param.Integer(
-        default=32,
-        label="Strip width (pixels)",
-        bounds=(8, 64),
-        doc="Pixels per strip. Wider strips give more dots to match, so less chance agreement.",
+    width = shared.integer(
+        32,
+        (8, 64),
+        "Strip width (pixels)",
+        "Pixels per strip. Wider strips give more dots to match, so less chance agreement.",
     )
-    batch_size = param.Integer(
-        default=256, bounds=(32, 1024), doc="Scenes in each training batch (freshly drawn)."
+    batch_size = shared.integer(
+        256, (32, 1024), None, "Scenes in each training batch (freshly drawn)."
     )
 
     scenarios = (

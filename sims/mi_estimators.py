@@ -44,31 +44,31 @@ class MIEstimatorsSim(Sim):
     title = "Four estimators of mutual information against a known answer"
     live = ("true_mi", "lr", "smile_tau", "window")
 
-    true_mi = param.Number(
-        label="True MI (nats)",
-        default=4.0,
-        bounds=(0.5, 16.0),
-        step=0.5,
-        doc="The true mutual information between x and y, in nats (the correlation is set to "
+    true_mi = shared.number(
+        4.0,
+        (0.5, 16.0),
+        0.5,
+        "True MI (nats)",
+        "The true mutual information between x and y, in nats (the correlation is set to "
         "match). Ignored while the staircase is on.",
     )
-    staircase = param.Boolean(
-        label="Staircase: 2 → 10 nats",
-        default=True,
-        doc="Step the true MI through 2, 4, 6, 8 and 10 nats during training, as in Poole et al. "
+    staircase = shared.boolean(
+        True,
+        "Staircase: 2 → 10 nats",
+        "Step the true MI through 2, 4, 6, 8 and 10 nats during training, as in Poole et al. "
         "Restarts the run.",
     )
-    stair_steps = param.Integer(
-        label="Steps per stair",
-        default=500,
-        bounds=(50, 5000),
-        doc="Training steps spent on each stair of the staircase. Restarts the run.",
+    stair_steps = shared.integer(
+        500,
+        (50, 5000),
+        "Steps per stair",
+        "Training steps spent on each stair of the staircase. Restarts the run.",
     )
-    batch_size = param.Integer(
-        label="Batch size K",
-        default=64,
-        bounds=(4, 128),
-        doc="K, the number of pairs per batch. InfoNCE can never report more than log K nats. "
+    batch_size = shared.integer(
+        64,
+        (4, 128),
+        "Batch size K",
+        "K, the number of pairs per batch. InfoNCE can never report more than log K nats. "
         "Restarts the run.",
     )
     critic = param.Selector(
@@ -78,27 +78,27 @@ class MIEstimatorsSim(Sim):
         doc="Separable: f(x, y) = g(x) . h(y), two embeddings and a dot product. Joint: one "
         "network reads x and y together. Restarts the run.",
     )
-    dim = param.Integer(
-        label="Dimensions d",
-        default=10,
-        bounds=(1, 20),
-        doc="Dimensions of x and y: the same MI spread over more dimensions means a weaker "
+    dim = shared.integer(
+        10,
+        (1, 20),
+        "Dimensions d",
+        "Dimensions of x and y: the same MI spread over more dimensions means a weaker "
         "correlation in each. Restarts the run.",
     )
     lr = shared.learning_rate(0.001, (0.0001, 0.01), "Adam, one for all four critics")
-    smile_tau = param.Number(
-        label="SMILE clip τ",
-        default=5.0,
-        bounds=(0.5, 20.0),
-        step=0.5,
-        doc="SMILE's clip: each critic score enters the marginal term clipped to [-tau, tau]. "
+    smile_tau = shared.number(
+        5.0,
+        (0.5, 20.0),
+        0.5,
+        "SMILE clip τ",
+        "SMILE's clip: each critic score enters the marginal term clipped to [-tau, tau]. "
         "Smaller means less variance and more bias; large tau turns SMILE into DV.",
     )
-    window = param.Integer(
-        label="Window (steps)",
-        default=100,
-        bounds=(10, MAX_WINDOW),
-        doc="How many recent steps the smoothed estimates and the variance readouts use.",
+    window = shared.integer(
+        100,
+        (10, MAX_WINDOW),
+        "Window (steps)",
+        "How many recent steps the smoothed estimates and the variance readouts use.",
     )
 
     scenarios = (

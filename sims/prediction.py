@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
-import param
 import torch
 
 from models.encoders import mlp
@@ -54,18 +53,19 @@ class PredictionSim(Sim):
     N_TEST = 2048
     N_EXAMPLES = 4
 
-    force_collapse = param.Boolean(
-        default=False,
-        doc="Blindfold the encoder: it gets a flat input, so its code is the same for every "
+    force_collapse = shared.boolean(
+        False,
+        None,
+        "Blindfold the encoder: it gets a flat input, so its code is the same for every "
         "input. The predictor can then only learn one guess for all inputs.",
     )
     n_hidden = shared.hidden_bars(4, (1, 10))
     noise = shared.bar_noise(0.3)
-    factors = param.Integer(
-        default=3,
-        label="Hidden factors",
-        bounds=(1, 6),
-        doc="How many hidden factors shape each row of bars. Changes the data.",
+    factors = shared.integer(
+        3,
+        (1, 6),
+        "Hidden factors",
+        "How many hidden factors shape each row of bars. Changes the data.",
     )
     code_size = shared.code_size(4, (1, 8), "The predictor's only input.")
     lr = shared.learning_rate(0.01, (0.0005, 0.05), "Adam")

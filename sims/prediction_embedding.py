@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
-import param
 import torch
 from torch import nn
 
@@ -42,38 +41,38 @@ class PredictionEmbeddingSim(Sim):
     BATCH = 256
     N_EVAL = 512
 
-    stop_gradient = param.Boolean(
-        default=False,
-        label="Stop-gradient on the target",
-        doc="Treat the target embedding as a fixed answer: the loss may move the prediction "
+    stop_gradient = shared.boolean(
+        False,
+        "Stop-gradient on the target",
+        "Treat the target embedding as a fixed answer: the loss may move the prediction "
         "towards the target but never the target towards the prediction.",
     )
-    ema_target = param.Boolean(
-        default=False,
-        label="EMA target encoder",
-        doc="Compute targets with a slow copy of the encoder, an exponential moving average of "
+    ema_target = shared.boolean(
+        False,
+        "EMA target encoder",
+        "Compute targets with a slow copy of the encoder, an exponential moving average of "
         "its past weights, instead of the encoder itself.",
     )
-    predictor = param.Boolean(
-        default=False,
-        label="Predictor head",
-        doc="Put a small trainable map (the predictor) after the online encoder; without it the "
+    predictor = shared.boolean(
+        False,
+        "Predictor head",
+        "Put a small trainable map (the predictor) after the online encoder; without it the "
         "online embedding itself is the prediction.",
     )
-    ema_rate = param.Number(
-        default=0.99,
-        label="EMA rate",
-        bounds=(0.9, 0.999),
-        step=0.001,
-        doc="How slowly the target copy follows the encoder: each step it keeps this fraction "
+    ema_rate = shared.number(
+        0.99,
+        (0.9, 0.999),
+        0.001,
+        "EMA rate",
+        "How slowly the target copy follows the encoder: each step it keeps this fraction "
         "of its old weights. Only used with the EMA target.",
     )
-    predictor_lr_scale = param.Number(
-        default=10.0,
-        label="Predictor learning-rate factor",
-        bounds=(0.1, 20.0),
-        step=0.1,
-        doc="The predictor's learning rate as a multiple of the encoder's. A predictor that "
+    predictor_lr_scale = shared.number(
+        10.0,
+        (0.1, 20.0),
+        0.1,
+        "Predictor learning-rate factor",
+        "The predictor's learning rate as a multiple of the encoder's. A predictor that "
         "adapts quickly is what keeps the guarded run from collapsing.",
     )
     lr = shared.learning_rate(0.05, (0.001, 0.5), "SGD with momentum 0.9")
