@@ -6,7 +6,7 @@ import numpy as np
 from bokeh.models import ColorBar, HoverTool
 from bokeh.transform import linear_cmap
 
-from course.engine.chapter import Chapter, new_figure
+from course.engine.chapter import Chapter, legend_below, new_figure, square_figure
 from course.theme import VIRIDIS
 from sims.agreement import AgreementSim
 
@@ -23,12 +23,8 @@ class AgreementChapter(Chapter):
 
     def plots(self):
         color = linear_cmap("signal", VIRIDIS, -1, 1)
-        codes = new_figure(
-            "Codes of each scene: A ●, B ■",
-            "code dimension 1",
-            "code dimension 2",
-            x_range=(-3.5, 3.5),
-            y_range=(-3.5, 3.5),
+        codes = square_figure(
+            "Codes of each scene: A ●, B ■", "code dimension 1", "code dimension 2", 3.5
         )
         pairs = self.source("pairs", x0=[], y0=[], x1=[], y1=[])
         a = self.source("codes_a", x=[], y=[], signal=[])
@@ -69,8 +65,7 @@ class AgreementChapter(Chapter):
             legend_label="one scene",
         )
         codes.legend.click_policy = "hide"
-        codes.legend.orientation = "horizontal"
-        codes.add_layout(codes.legend[0], "below")
+        legend_below(codes)
         codes.add_tools(HoverTool(renderers=[ra], tooltips=[("hidden signal", "@signal{0.00}")]))
         codes.add_layout(
             ColorBar(color_mapper=color["transform"], title="hidden signal s", width=10), "right"
@@ -97,8 +92,7 @@ class AgreementChapter(Chapter):
             alpha=0.5,
             legend_label="code B",
         )
-        capture.legend.orientation = "horizontal"
-        capture.add_layout(capture.legend[0], "below")
+        legend_below(capture)
         return [codes, capture]
 
     def draw(self, frame):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import Legend, LegendItem
 
-from course.engine.chapter import Chapter, new_figure
+from course.engine.chapter import Chapter, new_figure, square_figure
 from course.theme import CATEGORICAL
 from sims.collapse import CollapseSim
 
@@ -36,12 +36,8 @@ class CollapseChapter(Chapter):
     speed = 2
 
     def plots(self):
-        cloud = new_figure(
-            "Embeddings of every input",
-            "embedding dimension 1",
-            "embedding dimension 2",
-            x_range=(-3.5, 3.5),
-            y_range=(-3.5, 3.5),
+        cloud = square_figure(
+            "Embeddings of every input", "embedding dimension 1", "embedding dimension 2", 3.5
         )
         points = self.source("cloud", x=[], y=[], color=[])
         renderer = cloud.scatter(

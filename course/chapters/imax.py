@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import ColorBar, FixedTicker, LinearColorMapper
 
-from course.engine.chapter import Chapter, Part, new_figure
+from course.engine.chapter import Chapter, Part, legend_below, new_figure
 from course.theme import HIDDEN, SEEN, VIEW_A, VIEW_B, VIRIDIS
 from sims.imax_gaussian import ImaxGaussianSim
 from sims.imax_stereo import EVAL_SIZE, ImaxStereoSim
@@ -27,11 +27,6 @@ def diagonal(fig, lo: float, hi: float) -> None:
         line_width=1.5,
         legend_label="a = b",
     )
-
-
-def legend_below(fig) -> None:
-    fig.legend.orientation = "horizontal"
-    fig.add_layout(fig.legend[0], "below")
 
 
 class GaussianViews(Part):

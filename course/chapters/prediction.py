@@ -7,7 +7,7 @@ from bokeh.layouts import column, row
 from bokeh.models import ColorBar, HoverTool, LabelSet
 from bokeh.transform import linear_cmap
 
-from course.engine.chapter import Chapter, Part, new_figure
+from course.engine.chapter import Chapter, Part, legend_below, new_figure, square_figure
 from course.theme import HIDDEN, SEEN, VIRIDIS
 from sims.prediction import PredictionSim
 from sims.prediction_embedding import PredictionEmbeddingSim
@@ -93,8 +93,7 @@ class SeenAndHidden(Part):
             legend_label="model's guess",
         )
         label_inputs(bars, GROUP, (N_BARS + 1) / 2)
-        bars.legend.orientation = "horizontal"
-        bars.add_layout(bars.legend[0], "below")
+        legend_below(bars)
 
         errors = new_figure(
             "Squared error per hidden bar",
@@ -218,12 +217,11 @@ class PredictingAnEmbedding(Part):
 
     def plots(self):
         color = linear_cmap("factor", VIRIDIS, -2.5, 2.5)
-        cloud = new_figure(
+        cloud = square_figure(
             "Embeddings (first two coordinates)",
             "embedding coordinate 1",
             "embedding coordinate 2",
-            x_range=(-1.1, 1.1),
-            y_range=(-1.1, 1.1),
+            1.1,
         )
         angle = np.linspace(0, 2 * np.pi, 121)
         cloud.line(np.cos(angle), np.sin(angle), color="#bbbbbb", line_dash="dashed")

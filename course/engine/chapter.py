@@ -198,3 +198,14 @@ def new_figure(title: str, x_label: str, y_label: str, **kwargs: Any) -> Any:
     fig = figure(title=title, x_axis_label=x_label, y_axis_label=y_label, **options)
     fig.toolbar.logo = None
     return fig
+
+
+def square_figure(title: str, x_label: str, y_label: str, extent: float) -> Any:
+    """A figure of [-extent, extent] on both axes, for a cloud of 2-D codes."""
+    return new_figure(title, x_label, y_label, x_range=(-extent, extent), y_range=(-extent, extent))
+
+
+def legend_below(fig: Any) -> None:
+    """Move the figure's legend under the plot, its entries in one row."""
+    fig.legend.orientation = "horizontal"
+    fig.add_layout(fig.legend[0], "below")
