@@ -33,6 +33,7 @@ BOUND = "#0072B2"  # blue: the bound log K - L
 PULL = "#000000"  # the anchor, its positive and the line between them
 PUSH = "#999999"  # the negatives and the lines to them
 VACUOUS = "#999999"  # the band below 0 nats, where the bound says nothing
+CEILING_TEXT = "ceiling log K = {:.2f} nats"
 CIRCLE = np.linspace(0, 2 * np.pi, 181)
 LEGEND = {
     "label_text_font_size": "9pt",
@@ -88,12 +89,6 @@ def bound_figure(part: Part, name: str, title: str, y_range: tuple[float, float]
     )
     part.reference(fig, name, label="", line_color=CEILING)
     return fig
-
-
-def mark_ceiling(part: Part, name: str, measured) -> None:
-    """The ceiling log K that the sim measured, as a dashed line with its value."""
-    ceiling = measured.get("ceiling")
-    part.mark(name, ceiling, f"ceiling log K = {ceiling:.2f} nats" if ceiling is not None else "")
 
 
 class PushAndPull(Part):
@@ -220,7 +215,7 @@ class PushAndPull(Part):
         history = snapshot["bound_history"]
         self.fill("bound", step=history[:, 0], bound=history[:, 1])
         follow(self.steps, history[:, 0])
-        mark_ceiling(self, "toy-ceiling", frame.measured)
+        self.mark("toy-ceiling", frame.measured.get("ceiling"), CEILING_TEXT)
 
 
 class TopAndBottom(Part):
@@ -321,14 +316,12 @@ class TopAndBottom(Part):
         bounds = snapshot["bound_history"]
         self.fill("bound", step=bounds[:, 0], bound=bounds[:, 1])
         follow(self.steps, np.concatenate([probe[:, 0], bounds[:, 0]]))
-        mark_ceiling(self, "digits-ceiling", measured)
+        self.mark("digits-ceiling", measured.get("ceiling"), CEILING_TEXT)
 
     def _probe_line(self, name: str, measured, key: str, text: str) -> None:
+        """A measured accuracy as a line on the percent axis, labelled with its value."""
         accuracy = measured.get(key)
-        if accuracy is None:
-            self.mark(name, None)
-        else:
-            self.mark(name, 100 * accuracy, f"{text}: {accuracy:.0%}")
+        self.mark(name, None if accuracy is None else 100 * accuracy, f"{text}: {{:.0f}}%")
 
 
 class ContrastiveChapter(Chapter):

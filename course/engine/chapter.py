@@ -143,8 +143,8 @@ class Part:
         return span
 
     def mark(self, name: str, value: float | None, text: str = "") -> None:
-        """Put reference line ``name`` at ``value`` (with its label's ``text``); hide it when
-        the value is unknown (None or not finite)."""
+        """Put reference line ``name`` at ``value``, its label reading ``text.format(value)``;
+        hide both when the value is unknown (None or not finite)."""
         span, label = self.references[name]
         known = value is not None and math.isfinite(value)
         if known:
@@ -156,8 +156,8 @@ class Part:
         if label is not None:
             if label.visible != known:
                 label.visible = known
-            if known and (label.y != value or label.text != text):
-                label.update(y=value, text=text)
+            if known and (label.y != value or label.text != text.format(value)):
+                label.update(y=value, text=text.format(value))
 
     def plots(self) -> list[Any]:
         """Build the chapter's Bokeh figures (called once per page)."""

@@ -20,6 +20,7 @@ from course.theme import (
 from sims.base import Metric
 
 STATES = ("ready", "training", "paused", "diverged", "collapsed")
+STEP = Metric("step", fmt="{:,}", doc="optimiser steps since the last reset")  # every sim has it
 
 
 def status(frame: Frame, running: bool) -> tuple[str, str]:
@@ -61,7 +62,6 @@ def readouts_html(frame: Frame, metrics: Mapping[str, Metric], keys: Iterable[st
             f"<td>{html.escape(metric.unit)}</td></tr>"
         )
 
-    step = Metric("step", fmt="{:,}", doc="optimiser steps since the last reset")
-    rows = [row("step", step, frame.step)]
+    rows = [row("step", STEP, frame.step)]
     rows += [row(key, metrics[key], frame.measured.get(key)) for key in keys]
     return f'<table class="readouts" style="{READOUT_TABLE_STYLE}">{"".join(rows)}</table>'

@@ -75,9 +75,9 @@ def test_mark_hides_a_line_whose_value_is_unknown():
     fig = figure()
     span = part.reference(fig, "ceiling", label="")
     assert not span.visible
-    part.mark("ceiling", 2.5, "at 2.5")
+    part.mark("ceiling", 2.5, "at {:.2f}")
     label = part.references["ceiling"][1]
-    assert span.visible and span.location == 2.5 and label.text == "at 2.5" and label.visible
+    assert span.visible and span.location == 2.5 and label.text == "at 2.50" and label.visible
     part.mark("ceiling", float("nan"))
     assert not span.visible and not label.visible
     assert part.marked == {"ceiling"}
