@@ -169,6 +169,11 @@ class Sim(param.Parameterized):
         """A short diagnosis for the status line (e.g. a collapse), or None."""
         return None
 
+    def readout_metrics(self, measured: Mapping[str, float]) -> Mapping[str, Metric]:
+        """How to label the readouts of ``measured``: ``metrics`` unless the sim reports in a
+        unit a student can switch (nats or bits), in which case the labels follow the frame."""
+        return self.metrics
+
     # -- helpers for subclasses ---------------------------------------------------------------
 
     def optimise(self, loss: torch.Tensor) -> None:

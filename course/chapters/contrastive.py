@@ -1,4 +1,4 @@
-"""Chapter 5: pull each pair together, push the other items away, and read off a bound on the
+"""Chapter 6: pull each pair together, push the other items away, and read off a bound on the
 information the two views share; first on the circle, then on the two halves of real digits."""
 
 from __future__ import annotations
@@ -326,5 +326,5 @@ class TopAndBottom(Part):
 
 class ContrastiveChapter(Chapter):
     slug = "contrastive"
-    order = 5
+    order = 6
     parts = (PushAndPull, TopAndBottom)

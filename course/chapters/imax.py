@@ -1,4 +1,4 @@
-"""Chapter 3: IMAX rewards what two outputs share, as a ratio that a constant cannot game; first
+"""Chapter 4: IMAX rewards what two outputs share, as a ratio that a constant cannot game; first
 in the Gaussian picture, then on two modules that learn depth from random-dot stereo."""
 
 from __future__ import annotations
@@ -177,5 +177,5 @@ class StereoModules(Part):
 
 class ImaxChapter(Chapter):
     slug = "imax"
-    order = 3
+    order = 4
     parts = (GaussianViews, StereoModules)

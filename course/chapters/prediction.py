@@ -1,4 +1,4 @@
-"""Chapter 4: predict the hidden bars from the seen ones, then predict an embedding instead."""
+"""Chapter 5: predict the hidden bars from the seen ones, then predict an embedding instead."""
 
 from __future__ import annotations
 
@@ -267,5 +267,5 @@ class PredictingAnEmbedding(Part):
 
 class PredictionChapter(Chapter):
     slug = "prediction"
-    order = 4
+    order = 5
     parts = (SeenAndHidden, PredictingAnEmbedding)

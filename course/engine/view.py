@@ -279,7 +279,7 @@ class SimView:
 
     def _render_text(self, frame: Frame) -> None:
         """The readouts and the status line, each sent only if it changed."""
-        metrics = self.part.sim.metrics
+        metrics = self.runner.sim.readout_metrics(frame.measured)
         readouts = render.readouts_html(frame, metrics, self.part.readouts)
         if self.readouts.text != readouts:
             self.readouts.text = readouts
