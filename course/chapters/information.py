@@ -4,7 +4,7 @@ information as what a channel carries, and Linsker's InfoMax on noisy linear uni
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import Range1d
+from bokeh.models import DataRange1d, Range1d
 
 from course.engine.chapter import Chapter, Part, legend_below, new_figure, square_figure
 from course.theme import HIDDEN, SEEN, VIEW_A, VIEW_B
@@ -32,7 +32,7 @@ def follow(steps: Range1d, step: np.ndarray) -> None:
 
 
 def step_figure(title: str, y_label: str) -> tuple:
-    fig = new_figure(title, "step", y_label, x_range=Range1d(0, 100))
+    fig = new_figure(title, "step", y_label, x_range=Range1d(0, 100), y_range=DataRange1d(start=0))
     return fig, fig.x_range
 
 
@@ -54,7 +54,7 @@ class Surprise(Part):
     )
     readouts = ("entropy", "cross_entropy", "gap", "batch_loss", "max_error")
     speed = 1
-    loss_label = "latest batch's surprise (nats)"
+    loss_label = "batch surprise (nats)"
 
     def plots(self):
         self.bars = new_figure(
@@ -106,7 +106,7 @@ class Surprise(Part):
             line_width=2,
             legend_label="cross-entropy H(p, q)",
         )
-        self.reference(curve, "entropy", label="", line_color=LIMIT)
+        self.reference(curve, "entropy", label="", below=True, line_color=LIMIT)
         legend_below(curve)
         return [self.bars, curve]
 
@@ -151,7 +151,7 @@ class Directions(Part):
     )
     readouts = ("kl_forward", "kl_reverse", "q_mean", "p_mean", "q_std", "p_std")
     speed = 5
-    loss_label = "the KL being minimised, exactly (nats)"
+    loss_label = "minimised KL (nats)"
 
     def plots(self):
         densities = new_figure(
@@ -298,12 +298,10 @@ class InfoMax(Part):
             color="#000000",
             line_dash="dashed",
             line_width=1.5,
-            legend_label="principal axes (±1 sd)",
+            legend_label="principal axes",
         )
         cloud.segment("x0", "y0", "x1", "y1", source=arrows, color="color", line_width=4)
-        cloud.scatter(
-            "x", "y", source=tips, size=11, color="color", legend_label="a unit's weight vector"
-        )
+        cloud.scatter("x", "y", source=tips, size=11, color="color", legend_label="weights")
         cloud.text("x", "y", text="unit", source=tips, x_offset=8, text_font_size="10pt")
         legend_below(cloud)
 

@@ -119,9 +119,12 @@ class Part:
         if changed:
             source.data.update(changed)
 
-    def reference(self, fig: Any, name: str, label: str | None = None, **style: Any) -> Span:
+    def reference(
+        self, fig: Any, name: str, label: str | None = None, below: bool = False, **style: Any
+    ) -> Span:
         """A horizontal (or, with ``dimension="height"``, vertical) reference line on ``fig``,
-        hidden until ``mark`` gives it a value; ``label`` adds a text beside it."""
+        hidden until ``mark`` gives it a value; ``label`` adds a text beside it, above the line
+        or, with ``below``, under it (for a floor that a curve comes down onto)."""
         style = {"dimension": "width", "line_dash": "dashed", "line_width": 2, **style}
         span = Span(name=name, location=0.0, visible=False, **style)
         fig.add_layout(span)
@@ -131,7 +134,7 @@ class Part:
                 x=8,
                 y=0.0,
                 x_units="screen",
-                y_offset=4,
+                y_offset=-16 if below else 4,
                 text="",
                 text_font_size="9pt",
                 text_color=style.get("line_color", "#333333"),
