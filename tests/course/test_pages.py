@@ -1,5 +1,8 @@
 """Every chapter page builds and its controls drive its sim (chapters are found automatically)."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import param
 import pytest
@@ -24,6 +27,12 @@ def test_chapters_are_found_in_course_order():
 
 
 PARTS = [(c, part) for c in CHAPTERS for part in c.part_classes()]
+
+
+def test_readme_lists_every_chapter_in_course_order():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^\| (\d+) \| \[[^]]+\]\(course/lessons/([\w-]+)\.md\)", readme, re.M)
+    assert listed == [(str(i), c.slug) for i, c in enumerate(CHAPTERS, 1)]
 
 
 def test_every_sim_is_on_a_page():
