@@ -1,5 +1,4 @@
-"""Every figure the information lesson quotes, recomputed: from a closed form, or from the sim
-trained on each seed the lesson's claim covers. A quote that drifts from its measurement fails.
+"""Every figure the information lesson quotes, recomputed (see ``tests/lessons/figures.py``).
 
 Each case is (text the lesson must contain, the figure in that text, how to get the value,
 how many decimals the text shows). Values from training must round to the quoted figure on
@@ -13,18 +12,16 @@ from functools import cache
 
 import pytest
 
-from course.chapters.information import InformationChapter
 from models.information import binary_entropy, z_channel_capacity
 from sims.information_channel import ChannelSim, Z
 from sims.information_entropy import EntropySim
 from sims.information_infomax import InfoMaxSim, critical_noise, predicted_cosine
 from sims.information_kl import FORWARD, REVERSE, KLSim
+from tests.lessons.figures import lesson, quoted, rounds_to
 
 SEEDS = (0, 1, 2)
 BITS = 1 / math.log(2)
-TEXT = InformationChapter.text()
-LESSON = "\n".join([TEXT.lesson, TEXT.try_these, TEXT.deeper, *TEXT.parts.values()])
-LESSON = " ".join(LESSON.split())  # quotes may wrap across lines
+LESSON = lesson("information")
 
 
 @cache
@@ -65,8 +62,8 @@ CLOSED_FORMS = [
 
 @pytest.mark.parametrize(("quote", "figure", "value", "decimals"), CLOSED_FORMS)
 def test_closed_form_figures(quote, figure, value, decimals):
-    assert quote in LESSON, f"the lesson no longer says {quote!r}"
-    assert round(value, decimals) == pytest.approx(figure), quote
+    quoted(LESSON, quote)
+    rounds_to([value], figure, decimals)
 
 
 TRAINED = [
@@ -84,9 +81,9 @@ TRAINED = [
 @pytest.mark.slow
 @pytest.mark.parametrize(("quote", "figure", "run", "decimals"), TRAINED)
 def test_trained_kl_figures(quote, figure, run, decimals):
-    assert quote in LESSON, f"the lesson no longer says {quote!r}"
+    quoted(LESSON, quote)
     values = [abs(v) if figure == 0.0 else v for v in over_seeds(*run)]  # mean 0: either sign
-    assert all(round(v, decimals) == pytest.approx(figure) for v in values), values
+    rounds_to(values, figure, decimals)
 
 
 @pytest.mark.slow

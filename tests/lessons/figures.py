@@ -1,0 +1,34 @@
+"""What every lesson-figure test shares: the lesson's text, as one line, and two checks.
+
+A lesson quotes a figure in a sentence; its test names that sentence (``quoted``) and the
+computation behind the figure: a closed form, or the sim trained on each seed the claim covers
+(``rounds_to`` for a figure the text prints to some decimals, a range for one it gives as a
+range). A figure that drifts from its measurement, or a sentence edited without its test,
+fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from course.chapters import chapters
+
+
+def lesson(slug: str) -> str:
+    """Every section of a chapter's text, whitespace collapsed (quotes may wrap lines)."""
+    (chapter,) = [c for c in chapters() if c.slug == slug]
+    text = chapter.text()
+    parts = [text.summary, text.lesson, text.try_these, text.deeper, text.key_idea]
+    return " ".join("\n".join([*parts, *text.parts.values()]).split())
+
+
+def quoted(text: str, quote: str) -> None:
+    assert quote in text, f"the lesson no longer says {quote!r}"
+
+
+def rounds_to(values: Iterable[float], figure: float, decimals: int) -> None:
+    """Every value, printed to ``decimals`` places, reads ``figure``."""
+    values = list(values)
+    assert all(round(v, decimals) == pytest.approx(figure) for v in values), (figure, values)
