@@ -16,8 +16,9 @@ TINY = 1e-300  # a probability this small contributes nothing, and its log stays
 
 
 def plogp(p: torch.Tensor) -> torch.Tensor:
-    """p · log p elementwise, 0 at p = 0, with a finite gradient everywhere."""
-    return p * torch.log(p.clamp_min(TINY))
+    """p · log p elementwise, 0 at p = 0, with a finite gradient everywhere (in any float
+    precision: the floor is the smallest normal number of p's dtype)."""
+    return p * torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))
 
 
 def entropy(p: torch.Tensor) -> torch.Tensor:
@@ -28,7 +29,8 @@ def entropy(p: torch.Tensor) -> torch.Tensor:
 def cross_entropy(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """H(p, q) = −Σ p log q over the last axis: the average surprise of outcomes drawn from p
     for a predictor that believes q. Infinite where q misses an outcome p can produce."""
-    return -(p * torch.log(q).where(p > 0, torch.zeros_like(q))).sum(-1)
+    # log of 1 where p = 0: those terms vanish, and no 0 · inf reaches the gradient
+    return -(p * torch.log(q.where(p > 0, torch.ones_like(q)))).sum(-1)
 
 
 def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:

@@ -147,10 +147,12 @@ class EntropySim(InformationUnits, Sim):
     def distribution(self) -> torch.Tensor:
         if self.source != "custom":
             return torch.tensor(SOURCES[self.source], dtype=torch.float64)
-        weights = torch.tensor([getattr(self, f"weight_{i}") for i in range(1, 7)])
+        weights = torch.tensor(
+            [getattr(self, f"weight_{i}") for i in range(1, 7)], dtype=torch.float64
+        )
         if float(weights.sum()) <= 0:  # every weight at 0: no source at all, so a fair die
-            weights = torch.ones(6)
-        return (weights / weights.sum()).to(torch.float64)
+            weights = torch.ones(6, dtype=torch.float64)
+        return weights / weights.sum()
 
     @property
     def labels(self) -> tuple[str, ...]:
