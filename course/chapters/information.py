@@ -89,7 +89,10 @@ class Surprise(Part):
             "surprise",
             text="label",
             source=truth,
-            text_align="center",
+            angle=np.pi / 2,  # up the bar, ending just under its top
+            text_align="right",
+            text_baseline="middle",
+            y_offset=6,
             text_font_size="9pt",
         )
         self.bars.y_range = Range1d(0, 7)
@@ -151,7 +154,7 @@ class Directions(Part):
     )
     readouts = ("kl_forward", "kl_reverse", "q_mean", "p_mean", "q_std", "p_std")
     speed = 5
-    loss_label = "minimised KL (nats)"
+    loss_label = "KL, batch estimate (nats)"
 
     def plots(self):
         densities = new_figure(
@@ -246,6 +249,8 @@ class Channel(Part):
         terms = self.source("terms", term=[], value=[], color=[])
         self.budget.vbar("term", top="value", width=0.65, color="color", source=terms)
         self.reference(self.budget, "capacity", label="", line_color=LIMIT)
+        _, label = self.references["capacity"]
+        label.update(background_fill_color="#ffffff", background_fill_alpha=0.8)  # over a bar
         return [sender, self.budget]
 
     def draw(self, frame):
@@ -309,7 +314,7 @@ class InfoMax(Part):
         self.curve = curve
         history = self.source("history", step=[], mi=[])
         curve.line("step", "mi", source=history, color=VIEW_A, line_width=2, legend_label="I(x; y)")
-        self.reference(curve, "optimum", label="", line_color=LIMIT)
+        self.reference(curve, "optimum", label="", below=True, line_color=LIMIT)
         self.reference(curve, "staged", label="", line_color="#009E73", line_dash="dotted")
         legend_below(curve)
         return [cloud, curve]
