@@ -125,9 +125,6 @@ class EntropySim(InformationUnits, Sim):
             "{:.4f}",
             "H(p, q) − H(p): what the predictor still pays for believing q instead of p",
         ),
-        "batch_loss": Metric(
-            "latest batch's surprise", "nats", "{:.3f}", "the loss the optimiser saw this step"
-        ),
         "max_error": Metric(
             "largest |q − p|", "", "{:.3f}", "how far the predictor's belief is from the source"
         ),
@@ -141,7 +138,6 @@ class EntropySim(InformationUnits, Sim):
         )
         self.optimiser = torch.optim.Adam([self.scores], lr=self.lr)
         self.history = History(3, limit=300)
-        self.batch_loss = math.nan
         self.record()
 
     def distribution(self) -> torch.Tensor:
@@ -177,9 +173,8 @@ class EntropySim(InformationUnits, Sim):
         )
         loss = -torch.log_softmax(self.scores, 0)[outcomes].mean()
         self.optimise(loss)
-        self.batch_loss = float(loss.detach())
         self.record()
-        return {"loss": self.batch_loss}
+        return {"loss": float(loss.detach())}
 
     def measure(self) -> dict[str, float]:
         s = self.unit_scale
@@ -187,7 +182,7 @@ class EntropySim(InformationUnits, Sim):
             q = self.belief()
             h, ce = float(entropy(self.p)), float(cross_entropy(self.p, q))
             gap = float(kl_divergence(self.p, q))
-        measured = {
+        return {
             "loss": ce,
             "entropy": h * s,
             "cross_entropy": ce * s,
@@ -195,9 +190,6 @@ class EntropySim(InformationUnits, Sim):
             "max_error": float((q - self.p).abs().max()),
             UNIT_KEY: float(self.in_bits),
         }
-        if math.isfinite(self.batch_loss):  # no batch before the first step
-            measured["batch_loss"] = self.batch_loss * s
-        return measured
 
     def snapshot(self) -> dict[str, np.ndarray]:
         s = self.unit_scale

@@ -52,7 +52,7 @@ class Surprise(Part):
         "weight_6",
         "seed",
     )
-    readouts = ("entropy", "cross_entropy", "gap", "batch_loss", "max_error")
+    readouts = ("entropy", "cross_entropy", "gap", "max_error")
     speed = 1
     loss_label = "batch surprise (nats)"
 
