@@ -41,8 +41,9 @@ def variance_floor_loss(z: torch.Tensor, floor: float = 1.0, eps: float = 1e-4) 
 
 
 def effective_rank(z: torch.Tensor) -> float:
-    """exp(entropy of the normalised singular values of the centred batch): from 1 (a line or a
-    point) to d (spread evenly over every dimension). Roy & Vetterli, 2007. z: (N, d)."""
+    """exp(entropy of the normalised singular values of the centred batch): from 1 (a line) to
+    d (spread evenly over every dimension), and 0 for a point, which has no spread at all.
+    Roy & Vetterli, 2007. z: (N, d)."""
     if not torch.isfinite(z).all():
         return float("nan")
     centred = z - z.mean(dim=0, keepdim=True)

@@ -75,7 +75,8 @@ def dv(scores: torch.Tensor) -> torch.Tensor:
 
 def infonce(scores: torch.Tensor) -> torch.Tensor:
     """InfoNCE bound: log K - (cross-entropy of picking each row's positive among its K
-    candidates, ``info_nce_diagonal``). scores: (K, K) -> (). Never above log K."""
+    candidates, ``info_nce_diagonal``). scores: (K, K) -> (). At most log K (in float32 it
+    can exceed log K by rounding, about 1e-8)."""
     k = _check_scores(scores)
     return math.log(k) - info_nce_diagonal(scores)
 

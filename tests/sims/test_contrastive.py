@@ -141,8 +141,10 @@ def test_digits_training_never_sees_the_labels():
 
 
 def test_digits_verdict_names_collapse_and_a_probe_that_beats_the_pixels(digits_sim):
-    collapsed = digits_sim.verdict({"uniformity": -0.1})
+    collapsed = digits_sim.verdict({"uniformity": -0.1, "probe_accuracy": 0.1})
     assert collapsed.state == "collapsed" and collapsed.text.startswith("collapsed:")
+    narrow = digits_sim.verdict({"uniformity": -0.1, "probe_accuracy": 0.51})
+    assert narrow.state == "note" and narrow.text.startswith("concentrated:")
     beats = digits_sim.verdict({"uniformity": -2.0, "probe_accuracy": 0.9, "raw_accuracy": 0.8})
     assert beats.state == "note" and beats.text == "8 numbers beat the 32 raw pixels (90% vs 80%)"
     assert digits_sim.verdict({"probe_accuracy": 0.7, "raw_accuracy": 0.8}) is None

@@ -1,0 +1,108 @@
+"""Every figure the imax lesson quotes about its sims, recomputed (see
+``tests/lessons/figures.py``): closed forms from ``models.imax``, sample figures from the sims on
+the seeds the text names.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from functools import cache
+
+import pytest
+import torch
+
+from models.imax import gaussian_imax, gaussian_info_about_signal, two_view_gaussian_mi
+from sims.imax_gaussian import ImaxGaussianSim
+from sims.imax_stereo import ImaxStereoSim
+from tests.lessons.figures import lesson, quoted, rounds_to
+
+LESSON = lesson("imax")
+
+
+@cache
+def gaussian(seed: int = 0, **settings) -> dict[str, float]:
+    torch.set_num_threads(1)
+    sim = ImaxGaussianSim(seed=seed, **settings)
+    sim.run(100)
+    return sim.measure()
+
+
+def test_try_1_the_samples_settle():
+    quoted(LESSON, "IMAX $= \\tfrac12\\ln 9 = 1.099$ nats and $I(a;b) = 0.511$ nats")
+    rounds_to([gaussian_imax(1, 0.5, 0.5), 0.5 * math.log(9)], 1.099, 3)
+    rounds_to([two_view_gaussian_mi(1, 0.5, 0.5)], 0.511, 3)
+    quoted(LESSON, "100 steps (30,300 pairs, seed 0) the samples give 1.092 and 0.506")
+    m = gaussian()
+    assert m["samples"] == 30300
+    rounds_to([m["imax"]], 1.092, 3)
+    rounds_to([m["mi_sample"]], 0.506, 3)
+
+
+def test_try_2_drown_the_signal():
+    m = gaussian(signal=0.1, noise_a=3.0, noise_b=3.0)
+    quoted(LESSON, "the two bars are equal (about 18 each)")
+    rounds_to([m["var_sum"], m["var_diff"]], 18, 0)
+    quoted(LESSON, "the closed-form IMAX drops to 0.001 nats")
+    rounds_to([gaussian_imax(0.1, 3.0, 3.0)], 0.001, 3)
+    quoted(LESSON, "(−0.004 after 100 steps with seed 0)")
+    rounds_to([m["imax"]], -0.004, 3)
+
+
+def test_try_3_move_the_noise():
+    quoted(LESSON, "IMAX does not move (1.099 nats), but $I(a;b)$ rises to 0.546 nats")
+    rounds_to([gaussian_imax(1, 0.1, 0.7)], 1.099, 3)
+    rounds_to([two_view_gaussian_mi(1, 0.1, 0.7)], 0.546, 3)
+    quoted(LESSON, "jumps from 1.099 to 2.318 nats")
+    rounds_to([gaussian_info_about_signal(1, 0.5, 0.5)], 1.099, 3)
+    rounds_to([gaussian_info_about_signal(1, 0.1, 0.7)], 2.318, 3)
+
+
+@cache
+def stereo() -> tuple[dict[str, float], list[dict[str, float]]]:
+    """Seed 0 at 600 steps, then after 150, 300, 450 and 600 naive steps."""
+    torch.set_num_threads(1)
+    sim = ImaxStereoSim(seed=0)
+    sim.run(600)
+    trained = copy.deepcopy(sim).measure()
+    sim.naive = True
+    naive = []
+    for _ in range(4):
+        sim.run(150)
+        naive.append(copy.deepcopy(sim).measure())
+    return trained, naive
+
+
+@cache
+def flat(seed: int) -> dict[str, float]:
+    torch.set_num_threads(1)
+    sim = ImaxStereoSim(seed=seed, slant=0.0)
+    sim.run(600)
+    return sim.measure()
+
+
+@pytest.mark.slow
+def test_try_4_learn_depth_then_collapse_it():
+    trained, naive = stereo()
+    quoted(LESSON, "(seed 0 at 600 steps: corr(A, B) 0.951, corr(A, disparity) +0.988,")
+    quoted(LESSON, "IMAX 1.81 nats, spread 3.5 times its start)")
+    rounds_to([trained["corr_ab"]], 0.951, 3)
+    rounds_to([trained["corr_disparity"]], 0.988, 3)
+    rounds_to([trained["imax"]], 1.81, 2)
+    rounds_to([trained["spread_ratio"]], 3.5, 1)
+    quoted(LESSON, "in the stereo sim, 1.81 nats against $\\operatorname{artanh}(0.951) = 1.84$")
+    rounds_to([math.atanh(round(trained["corr_ab"], 3))], 1.84, 2)
+    quoted(LESSON, "about 2.0, 1.1, 0.52 and 0.24 times its start after 150, 300, 450 and 600")
+    for m, figure, decimals in zip(naive, (2.0, 1.1, 0.52, 0.24), (1, 1, 2, 2), strict=True):
+        rounds_to([m["spread_ratio"]], figure, decimals)
+
+
+@pytest.mark.slow
+def test_try_5_flat_surfaces():
+    quoted(LESSON, "(corr(A, B) 0.9996, and disparity explains 99.99% of the output)")
+    rounds_to([flat(0)["corr_ab"]], 0.9996, 4)
+    rounds_to([100 * flat(0)["disparity_r2"]], 99.99, 2)
+    quoted(LESSON, "corr(A, disparity) is only 0.87")
+    rounds_to([flat(0)["corr_disparity"]], 0.87, 2)
+    quoted(LESSON, "(corr(A, |disparity|) about −0.8)")
+    rounds_to([flat(1)["corr_depth_magnitude"], flat(2)["corr_depth_magnitude"]], -0.8, 1)
