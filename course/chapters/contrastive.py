@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 from bokeh.layouts import column, row
-from bokeh.models import BoxAnnotation, Label, Legend, Range1d
+from bokeh.models import BoxAnnotation, Label, Legend
 
-from course.engine.chapter import Chapter, Part, new_figure
+from course.engine.chapter import Chapter, Part, follow, new_figure
 from course.theme import CATEGORICAL
 from sims.contrastive_digits import ContrastiveDigitsSim
 from sims.contrastive_toy import ContrastiveToySim
@@ -44,12 +44,6 @@ LEGEND = {
     "glyph_width": 22,
     "glyph_height": 22,
 }
-
-
-def follow(steps: Range1d, step: np.ndarray) -> None:
-    """Stretch a training-step axis to the newest step (at least 200 steps wide). Set from the
-    snapshot rather than left to autoscaling, so an empty plot still has axes."""
-    steps.end = max(200.0, 1.02 * float(step.max())) if len(step) else 200.0
 
 
 def round_figure(title: str, x_label: str, y_label: str, extent: float, size: int, ring: str):

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import DataRange1d, Range1d
 
-from course.engine.chapter import Chapter, Part, legend_below, new_figure, square_figure
+from course.engine.chapter import (
+    Chapter,
+    Part,
+    follow,
+    legend_below,
+    new_figure,
+    square_figure,
+)
 from course.theme import HIDDEN, SEEN, VIEW_A, VIEW_B
 from sims.information_channel import ChannelSim
 from sims.information_entropy import DIE, EntropySim
@@ -24,11 +31,6 @@ ARROW = 2.6  # drawn length of a unit's weight vector, in input units
 def unit(frame) -> str:
     """The information unit the frame's numbers are in."""
     return "bits" if frame.measured.get(UNIT_KEY) else "nats"
-
-
-def follow(steps: Range1d, step: np.ndarray) -> None:
-    """Stretch a training-step axis to the newest step (at least 100 steps wide)."""
-    steps.end = max(100.0, 1.02 * float(step.max())) if len(step) else 100.0
 
 
 def step_figure(title: str, y_label: str) -> tuple:
@@ -132,7 +134,7 @@ class Surprise(Part):
         )
         history = snapshot["history"]
         self.fill("history", step=history[:, 0], cross_entropy=history[:, 1])
-        follow(self.steps, history[:, 0])
+        follow(self.steps, history[:, 0], minimum=100.0)
         self.curve.yaxis.axis_label = name
         self.bars.yaxis.axis_label = f"surprise −log p ({name})"
         self.mark("entropy", frame.measured.get("entropy"), f"entropy H(p) = {{:.3f}} {name}")
@@ -194,7 +196,7 @@ class Directions(Part):
         self.fill("p", x=snapshot["x"], density=snapshot["p"])
         history = snapshot["history"]
         self.fill("kl", step=history[:, 0], forward=history[:, 1], reverse=history[:, 2])
-        follow(self.steps, history[:, 0])
+        follow(self.steps, history[:, 0], minimum=100.0)
         self.curve.yaxis.axis_label = unit(frame)
 
 
@@ -338,16 +340,11 @@ class InfoMax(Part):
         self.fill("axes", x0=-axes[:, 0], y0=-axes[:, 1], x1=axes[:, 0], y1=axes[:, 1])
         history = snapshot["history"]
         self.fill("history", step=history[:, 0], mi=history[:, 1])
-        follow(self.steps, history[:, 0])
+        follow(self.steps, history[:, 0], minimum=100.0)
         self.curve.yaxis.axis_label = name
         self.mark("optimum", measured.get("mi_optimum"), f"best possible = {{:.3f}} {name}")
-        staged = measured.get("mi_stage") if self.sim_stage(measured) else None
+        staged = measured.get("mi_stage") if measured.get("stage_on") else None  # no stage: no line
         self.mark("staged", staged, f"after the stage = {{:.3f}} {name}")
-
-    @staticmethod
-    def sim_stage(measured) -> bool:
-        """Whether a stage is on: then I(x; z) differs from I(x; y) or is the same by a theorem."""
-        return measured.get("stage_on", 0.0) > 0
 
 
 class InformationChapter(Chapter):

@@ -208,6 +208,13 @@ def square_figure(title: str, x_label: str, y_label: str, extent: float) -> Any:
     return new_figure(title, x_label, y_label, x_range=(-extent, extent), y_range=(-extent, extent))
 
 
+def follow(steps: Any, step: np.ndarray, minimum: float = 200.0) -> None:
+    """Stretch a training-step axis (a ``Range1d``) to the newest step, at least ``minimum``
+    steps wide. Set from the snapshot rather than left to autoscaling, so an empty plot still
+    has axes."""
+    steps.end = max(minimum, 1.02 * float(step.max())) if len(step) else minimum
+
+
 def legend_below(fig: Any) -> None:
     """Move the figure's legend under the plot, its entries in one row."""
     fig.legend.orientation = "horizontal"
