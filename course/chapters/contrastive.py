@@ -221,6 +221,7 @@ class TopAndBottom(Part):
         "raw_accuracy",
         "untrained_accuracy",
         "bound",
+        "bound_train",
         "ceiling",
         "alignment",
         "uniformity",
