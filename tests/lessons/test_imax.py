@@ -9,6 +9,7 @@ import copy
 import math
 from functools import cache
 
+import numpy as np
 import pytest
 import torch
 
@@ -106,3 +107,27 @@ def test_try_5_flat_surfaces():
     rounds_to([flat(0)["corr_disparity"]], 0.87, 2)
     quoted(LESSON, "(corr(A, |disparity|) about −0.8)")
     rounds_to([flat(1)["corr_depth_magnitude"], flat(2)["corr_depth_magnitude"]], -0.8, 1)
+
+
+def test_go_deeper_maximal_correlation_of_the_tilted_recipe():
+    """Hirschfeld-Gebelein-Renyi: the second singular value of P(a, b) / sqrt(P(a) P(b)) is the
+    highest correlation any codes f(d_A), g(d_B) reach; its left singular vector gives f."""
+    quoted(LESSON, "the best code is $(-1, -0.615, 0, 0.615, 1)$ over disparities $-2$ to $2$")
+    sim = ImaxStereoSim()
+    slant, top = sim.slant, sim.max_disparity
+    d_a = np.arange(-top, top + 1)
+    joint = np.zeros((len(d_a), len(d_a) + 2))  # d_B runs one step further each way
+    for i in range(len(d_a)):
+        for step, p in ((-1, slant / 2), (0, 1 - slant), (1, slant / 2)):
+            joint[i, i + 1 + step] += p / len(d_a)
+    p_a, p_b = joint.sum(axis=1), joint.sum(axis=0)
+    u, s, _ = np.linalg.svd(joint / np.sqrt(np.outer(p_a, p_b)))
+    code = u[:, 1] / np.sqrt(p_a)
+    code = code / np.abs(code).max() * np.sign(code[-1])
+    np.testing.assert_allclose(code, [-1, -0.615, 0, 0.615, 1], atol=5e-4)
+    quoted(LESSON, "monotone and correlated with $d$ at 0.996")
+    assert np.all(np.diff(code) > 0)
+    rounds_to([np.corrcoef(code, d_a)[0, 1]], 0.996, 3)  # d_A is uniform: plain corrcoef
+    quoted(LESSON, "its agreement ceiling is 0.952 (0.943 for a straight-line code)")
+    rounds_to([s[1]], 0.952, 3)
+    rounds_to([math.sqrt(d_a.var() / (d_a.var() + slant))], 0.943, 3)  # var(step) = slant
