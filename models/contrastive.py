@@ -167,3 +167,25 @@ def mean_resultant_length(z: torch.Tensor) -> torch.Tensor:
     if z.ndim != 2 or z.shape[0] < 1:
         raise ValueError(f"expected an (N, d) batch, got {tuple(z.shape)}")
     return normalise(z).mean(dim=0).norm()
+
+
+def uniformity_evenly_spaced(n: int, t: float = 2.0) -> float:
+    """``uniformity(z, t)`` of ``n`` points evenly spaced on the unit circle, exactly: each point
+    sees the others at angles 2 pi k / n, k = 1 .. n - 1, at squared distance
+    2 - 2 cos(2 pi k / n), so the value is log( mean_k exp(-2t (1 - cos(2 pi k / n))) )."""
+    if n < 2:
+        raise ValueError(f"need n >= 2 points, got {n}")
+    if not t > 0:
+        raise ValueError(f"t must be positive, got {t}")
+    k = torch.arange(1, n, dtype=torch.float64)
+    exponents = -2 * t * (1 - torch.cos(2 * math.pi * k / n))  # (n - 1,)
+    return float(torch.logsumexp(exponents, dim=0) - math.log(n - 1))
+
+
+def uniformity_circle_limit(t: float = 2.0) -> float:
+    """The limit of ``uniformity_evenly_spaced(n, t)`` as n grows (codes spread evenly over the
+    whole circle): log( (1 / 2 pi) int exp(-2t (1 - cos theta)) dtheta ) = -2t + log I0(2t),
+    with I0 the modified Bessel function; computed as log i0e(2t) = log(I0(2t) e^{-2t})."""
+    if not t > 0:
+        raise ValueError(f"t must be positive, got {t}")
+    return float(torch.special.i0e(torch.tensor(2 * t, dtype=torch.float64)).log())

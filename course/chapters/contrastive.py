@@ -3,6 +3,8 @@ information the two views share; first on the circle, then on the two halves of 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from bokeh.layouts import column, row
 from bokeh.models import BoxAnnotation, Label, Legend
@@ -34,6 +36,8 @@ PULL = "#000000"  # the anchor, its positive and the line between them
 PUSH = "#999999"  # the negatives and the lines to them
 VACUOUS = "#999999"  # the band below 0 nats, where the bound says nothing
 CEILING_TEXT = "ceiling log K = {:.2f} nats"
+RAW_TEXT = "32 raw top-half pixels"
+UNTRAINED_TEXT = "same encoder, untrained"
 CIRCLE = np.linspace(0, 2 * np.pi, 181)
 LEGEND = {
     "label_text_font_size": "9pt",
@@ -83,6 +87,68 @@ def bound_figure(part: Part, name: str, title: str, y_range: tuple[float, float]
     )
     part.reference(fig, name, label="", line_color=CEILING)
     return fig
+
+
+def digit_figure(part: Part, name: str, title: str, extent: float | None = 1.1) -> Any:
+    """Codes of held-out digits in two directions, each digit drawn as its own numeral (source
+    ``name``); on the unit circle when ``extent`` is given, else on axes that fit the codes."""
+    if extent is None:
+        codes = new_figure(
+            title,
+            "direction 1",
+            "direction 2",
+            frame_width=330,
+            frame_height=330,
+            width=None,
+            height=None,
+            sizing_mode="fixed",
+            tools="save",
+        )
+    else:
+        codes = round_figure(title, "direction 1", "direction 2", extent, 330, "#cccccc")
+    points = part.source(name, x=[], y=[], digit=[], color=[])
+    codes.text(
+        "x",
+        "y",
+        text="digit",
+        source=points,
+        text_color="color",
+        text_font_size="11pt",
+        text_font_style="bold",
+        text_align="center",
+        text_baseline="middle",
+    )
+    codes.add_layout(
+        Label(
+            x=4,
+            y=4,
+            x_units="screen",
+            y_units="screen",
+            text="labels only colour the plot: training never sees them",
+            text_font_size="9pt",
+            text_color="#666666",
+        )
+    )
+    return codes
+
+
+def fill_digits(part: Part, name: str, xy: np.ndarray, labels: np.ndarray) -> None:
+    """Fill a ``digit_figure`` source from (N, 2) positions and (N,) digit labels."""
+    labels = labels.astype(int)
+    part.fill(
+        name,
+        x=xy[:, 0],
+        y=xy[:, 1],
+        digit=np.array([str(d) for d in labels]),
+        color=np.array([DIGIT_COLOURS[d % 10] for d in labels]),
+    )
+
+
+def probe_line(part: Part, name: str, measured, key: str, text: str) -> None:
+    """A measured accuracy as reference line ``name`` on a percent axis, labelled with its
+    value; hidden while the value is unknown."""
+    accuracy = measured.get(key)
+    part.mark(name, None if accuracy is None else 100 * accuracy, f"{text}: {{:.0f}}%")
 
 
 class PushAndPull(Part):
@@ -230,37 +296,7 @@ class TopAndBottom(Part):
     loss_label = "CMC loss (training batch)"
 
     def plots(self):
-        codes = round_figure(
-            "Top-half codes of 300 held-out digits",
-            "direction 1",
-            "direction 2",
-            1.1,
-            330,
-            "#cccccc",
-        )
-        points = self.source("digit_codes", x=[], y=[], digit=[], color=[])
-        codes.text(
-            "x",
-            "y",
-            text="digit",
-            source=points,
-            text_color="color",
-            text_font_size="11pt",
-            text_font_style="bold",
-            text_align="center",
-            text_baseline="middle",
-        )
-        codes.add_layout(
-            Label(
-                x=4,
-                y=4,
-                x_units="screen",
-                y_units="screen",
-                text="labels only colour the plot: training never sees them",
-                text_font_size="9pt",
-                text_color="#666666",
-            )
-        )
+        codes = digit_figure(self, "digit_codes", "Top-half codes of 300 held-out digits")
 
         probe = new_figure(
             "Linear probe on held-out digits",
@@ -293,30 +329,16 @@ class TopAndBottom(Part):
 
     def draw(self, frame):
         snapshot, measured = frame.snapshot, frame.measured
-        xy, labels = snapshot["xy"], snapshot["labels"].astype(int)
-        self.fill(
-            "digit_codes",
-            x=xy[:, 0],
-            y=xy[:, 1],
-            digit=np.array([str(d) for d in labels]),
-            color=np.array([DIGIT_COLOURS[d % 10] for d in labels]),
-        )
+        fill_digits(self, "digit_codes", snapshot["xy"], snapshot["labels"])
         probe = snapshot["probe_history"]  # (m, 2): step, accuracy; the first row is step 0
         self.fill("probe", step=probe[:, 0], accuracy=100 * probe[:, 1])
-        self._probe_line(
-            "untrained-probe", measured, "untrained_accuracy", "same encoder, untrained"
-        )
-        self._probe_line("raw-probe", measured, "raw_accuracy", "32 raw top-half pixels")
+        probe_line(self, "untrained-probe", measured, "untrained_accuracy", UNTRAINED_TEXT)
+        probe_line(self, "raw-probe", measured, "raw_accuracy", RAW_TEXT)
 
         bounds = snapshot["bound_history"]
         self.fill("bound", step=bounds[:, 0], bound=bounds[:, 1])
         follow(self.steps, np.concatenate([probe[:, 0], bounds[:, 0]]))
         self.mark("digits-ceiling", measured.get("ceiling"), CEILING_TEXT)
-
-    def _probe_line(self, name: str, measured, key: str, text: str) -> None:
-        """A measured accuracy as a line on the percent axis, labelled with its value."""
-        accuracy = measured.get(key)
-        self.mark(name, None if accuracy is None else 100 * accuracy, f"{text}: {{:.0f}}%")
 
 
 class ContrastiveChapter(Chapter):

@@ -1,4 +1,4 @@
-"""Chapter 7: four estimators of mutual information raced against a known answer."""
+"""Chapter 8: four estimators of mutual information raced against a known answer."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def bar_label(variance: float) -> str:
 
 class MIEstimatorsChapter(Chapter):
     slug = "mi-estimators"
-    order = 7
+    order = 8
     sim = MIEstimatorsSim
     controls = (
         "staircase",

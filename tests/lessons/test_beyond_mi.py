@@ -1,0 +1,158 @@
+"""Every figure the beyond-mi lesson quotes, recomputed (see ``tests/lessons/figures.py``).
+
+The three sims are trained on seeds 0 to 2, the seeds their scenarios cover; a figure the text
+gives as a range is checked as that range, to the decimals it is printed with.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+import pytest
+import torch
+
+from models.contrastive import uniformity, uniformity_circle_limit, uniformity_evenly_spaced
+from sims.beyond_alignment import BeyondAlignmentSim
+from sims.beyond_critics import CRITICS, BeyondCriticsSim
+from sims.beyond_invertible import BeyondInvertibleSim
+from tests.lessons.figures import lesson, quoted, rounds_to
+
+SEEDS = (0, 1, 2)
+LESSON = lesson("beyond-mi")
+
+
+def spans(values, low: float, high: float, decimals: int) -> None:
+    """Printed to ``decimals`` places, the values run from exactly ``low`` to ``high``."""
+    printed = [round(v, decimals) for v in values]
+    assert min(printed) == pytest.approx(low) and max(printed) == pytest.approx(high), printed
+
+
+def percent(values) -> list[float]:
+    return [100 * v for v in values]
+
+
+@cache
+def trained(cls, seed: int, steps: int, **settings) -> tuple[dict, dict]:
+    """The measurements at step 0 and after ``steps`` steps."""
+    torch.set_num_threads(1)
+    sim = cls(seed=seed, **settings)
+    start = sim.measure()
+    sim.run(steps)
+    return start, sim.measure()
+
+
+def invertible(key: str, at: int = 1, **settings) -> list[float]:
+    return [trained(BeyondInvertibleSim, s, 400, **settings)[at][key] for s in SEEDS]
+
+
+def critics(key: str, at: int = 1) -> list[float]:
+    return [trained(BeyondCriticsSim, s, 600)[at][key] for s in SEEDS]
+
+
+def aligned(key: str, at: int = 1, **settings) -> list[float]:
+    return [trained(BeyondAlignmentSim, s, 600, **settings)[at][key] for s in SEEDS]
+
+
+def test_the_information_of_the_training_halves():
+    quoted(LESSON, "$I = \\log 1297 = 7.17$ nats")
+    sim = BeyondInvertibleSim()
+    train = sim.train_idx
+    assert len(train) == 1297
+    for half in (sim.top[train], sim.bottom[train]):
+        assert len(torch.unique(half, dim=0)) == 1297  # every half is different
+    rounds_to([math.log(1297), sim.measure()["true_mi"]], 7.17, 2)
+    quoted(LESSON, "its ceiling is $\\log 128 = 4.85$")
+    rounds_to([math.log(128), sim.measure()["ceiling"]], 4.85, 2)
+
+
+def test_the_evenly_spaced_circle():
+    quoted(LESSON, "the limit is $-2t + \\log I_0(2t)$: $-1.575$ at $t = 2$")
+    rounds_to([uniformity_circle_limit(2.0)], -1.575, 3)
+    quoted(LESSON, "The 300 points of the readout give $-1.588$")
+    angles = 2 * np.pi * np.arange(300) / 300
+    points = torch.tensor(np.stack([np.cos(angles), np.sin(angles)], 1), dtype=torch.float64)
+    rounds_to([uniformity_evenly_spaced(300, 2.0), float(uniformity(points))], -1.588, 3)
+    assert BeyondAlignmentSim().measure()["unif_even"] == pytest.approx(-1.5879, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_try_1_the_estimate_climbs_over_a_constant():
+    quoted(LESSON, "The held-out estimate rises from exactly 0")
+    assert all(abs(v) < 1e-6 for v in invertible("estimate", at=0))  # log K - log K in float32
+    quoted(LESSON, "to 2.62 to 2.82 nats (seeds 0 to 2), the training batches reach 3.72 to 3.78")
+    spans(invertible("estimate"), 2.62, 2.82, 2)
+    spans(invertible("train_estimate"), 3.72, 3.78, 2)
+    quoted(LESSON, "the reconstruction error stays below $10^{-12}$")
+    assert max(invertible("reconstruction_error")) < 1e-12
+    assert all(v == pytest.approx(math.log(1297)) for v in invertible("true_mi"))
+    quoted(LESSON, "from 81 to 82% at step 0 to 80 to 84%, beside 81 to 82% for the raw pixels")
+    spans(percent(invertible("probe_accuracy", at=0)), 81, 82, 0)
+    spans(percent(invertible("probe_accuracy")), 80, 84, 0)
+    spans(percent(invertible("raw_accuracy")), 81, 82, 0)
+    quoted(LESSON, "the condition number grows from 5 to 7 at the start to 70 to 134")
+    spans(invertible("condition_number", at=0), 5, 7, 0)
+    spans(invertible("condition_number"), 70, 134, 0)
+
+
+@pytest.mark.slow
+def test_try_2_an_adversary_keeps_every_nat():
+    quoted(LESSON, "the probe falls to 43 to 49%, 31 to 40 points below the plain run")
+    hostile = invertible("probe_accuracy", adversarial=True)
+    spans(percent(hostile), 43, 49, 0)
+    gaps = [p - h for p, h in zip(invertible("probe_accuracy"), hostile, strict=True)]
+    spans(percent(gaps), 31, 40, 0)
+    assert max(invertible("reconstruction_error", adversarial=True)) < 1e-12
+    quoted(LESSON, "the condition number climbs to between $10^4$ and $10^5$")
+    assert all(1e4 <= c <= 1e5 for c in invertible("condition_number", adversarial=True))
+    quoted(LESSON, "already loses $2.5$ to $6.7 \\times 10^{-5}$ at step 400 (seeds 0 to 2)")
+    spans(
+        [1e5 * e for e in invertible("reconstruction_error_float32", adversarial=True)], 2.5, 6.7, 1
+    )
+    quoted(LESSON, "ten times the plain run's $1.3$ to $4.9 \\times 10^{-6}$")
+    spans([1e6 * e for e in invertible("reconstruction_error_float32")], 1.3, 4.9, 1)
+
+
+@pytest.mark.slow
+def test_try_3_three_critics():
+    quoted(LESSON, "1.73 to 1.87 nats on held-out digits, against 1.97 to 2.04 for the separable")
+    spans(critics("estimate_joint"), 1.73, 1.87, 2)
+    spans(critics("estimate_separable"), 1.97, 2.04, 2)
+    quoted(LESSON, "and 2.09 to 2.13 for the bilinear")
+    spans(critics("estimate_bilinear"), 2.09, 2.13, 2)
+    quoted(LESSON, "The probes land within 1 to 5 points of each other (78 to 83%)")
+    spans(percent(critics("probe_spread")), 1, 5, 0)
+    probes = [v for c in CRITICS for v in critics(f"probe_{c}")]
+    spans(percent(probes), 78, 83, 0)
+    quoted(LESSON, "above the untrained encoders' 72 to 74% but within 4 points of the 81 to 82%")
+    spans(percent(critics("untrained_accuracy")), 72, 74, 0)
+    spans(percent(critics("raw_accuracy")), 81, 82, 0)
+    for c in CRITICS:
+        raw = critics("raw_accuracy")
+        assert all(abs(p - r) <= 0.04 for p, r in zip(critics(f"probe_{c}"), raw, strict=True))
+
+
+@pytest.mark.slow
+def test_try_4_infonce_taken_apart():
+    quoted(LESSON, "with alignment within 3% and uniformity within 1% of each other")
+    assert all(abs(r - 1) <= 0.03 for r in aligned("align_ratio"))
+    assert all(abs(r - 1) <= 0.01 for r in aligned("unif_ratio"))
+    quoted(LESSON, "and probes within one point (81 to 85%)")
+    assert max(aligned("probe_gap")) <= 0.01
+    spans(percent(aligned("probe_infonce") + aligned("probe_direct")), 81, 85, 0)
+    quoted(LESSON, "uniformity rises to 0 (above $-0.002$)")
+    assert min(aligned("unif_direct", lam=0.0)) > -0.002
+    quoted(LESSON, "the codes spread as well as ever (uniformity $-1.57$ to $-1.58$)")
+    spans(aligned("unif_direct", w_align=0.0), -1.58, -1.57, 2)
+    quoted(LESSON, "alignment is 8 to 11 times InfoNCE's, and the probe falls by 23 to 28 points")
+    spans(aligned("align_ratio", w_align=0.0), 8, 11, 0)
+    drops = [
+        a - b
+        for a, b in zip(
+            aligned("probe_infonce", w_align=0.0), aligned("probe_direct", w_align=0.0), strict=True
+        )
+    ]
+    spans(percent(drops), 23, 28, 0)
+    quoted(LESSON, "the codes end within 0.025 of the evenly spaced value")
+    assert max(aligned("unif_excess_direct", lam=4.0)) < 0.025
