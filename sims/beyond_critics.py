@@ -29,11 +29,10 @@ from torch import nn
 
 from models.critics import BilinearCritic
 from models.encoders import mlp
-from models.metrics import lda_probe
 from models.mi_bounds import JointCritic, SeparableCritic, infonce
 from sims import params as shared
 from sims.base import Expect, History, Metric, Scenario, Sim, Verdict
-from sims.contrastive_digits import N_HELD_OUT, digits
+from sims.contrastive_digits import N_HELD_OUT, DigitHalves
 
 CRITICS = ("bilinear", "separable", "joint")
 NAMES = {"bilinear": "bilinear", "separable": "separable", "joint": "joint MLP"}
@@ -132,7 +131,7 @@ def _metrics() -> dict[str, Metric]:
     return out
 
 
-class BeyondCriticsSim(Sim):
+class BeyondCriticsSim(DigitHalves, Sim):
     slug = "beyond-mi-critics"
     title = "A bigger critic is not a better teacher: three critics on the same digits"
     live = ("lr", "k", "pixel_noise", "probe_every")
@@ -192,10 +191,7 @@ class BeyondCriticsSim(Sim):
 
     def setup(self) -> None:
         g = self.generator
-        x, y = digits()
-        order = torch.randperm(len(x), generator=g)
-        self.test_idx, self.train_idx = order[:N_HELD_OUT], order[N_HELD_OUT:]
-        self.top, self.bottom, self.labels = x[:, :32], x[:, 32:], y  # rows 0-3 and rows 4-7
+        self.load_halves()
         sizes = [32, ENCODER_HIDDEN, self.code_dim]
         top, bottom = mlp(sizes, g, activation=nn.ReLU), mlp(sizes, g, activation=nn.ReLU)
         runs = {}
@@ -212,10 +208,6 @@ class BeyondCriticsSim(Sim):
         self.estimate_history = History(4, every=5)  # (step, ...) training-batch estimates
         self.refresh(step=0)
         self.untrained_accuracy = self.probes["bilinear"]
-
-    def _probe(self, features: torch.Tensor) -> float:
-        tr, te = self.train_idx, self.test_idx
-        return lda_probe(features[tr], self.labels[tr], features[te], self.labels[te])
 
     @torch.no_grad()
     def refresh(self, step: int) -> None:

@@ -39,10 +39,10 @@ from models.invertible import (
     empirical_mi,
     reconstruction_error,
 )
-from models.metrics import lda_probe, procrustes
+from models.metrics import procrustes
 from sims import params as shared
 from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
-from sims.contrastive_digits import N_HELD_OUT, N_SHOWN, digits
+from sims.contrastive_digits import N_HELD_OUT, N_SHOWN, DigitHalves
 
 N_JACOBIAN = 64  # held-out digits at which the Jacobian's condition number is measured
 N_CLASSES = 10
@@ -51,7 +51,7 @@ ADVERSARY_STEPS = 5  # its steps per training step, so it keeps up with the movi
 MAX_LOG_SCALE = 1.0  # each coupling layer scales a coordinate by at most e^1 either way
 
 
-class BeyondInvertibleSim(Sim):
+class BeyondInvertibleSim(DigitHalves, Sim):
     slug = "beyond-mi-invertible"
     title = "Invertible encoders: the InfoNCE estimate rises, the true MI cannot"
     live = ("lr", "k", "adversarial", "adversary_weight", "probe_every")
@@ -185,10 +185,7 @@ class BeyondInvertibleSim(Sim):
 
     def setup(self) -> None:
         g = self.generator
-        x, y = digits()
-        order = torch.randperm(len(x), generator=g)
-        self.test_idx, self.train_idx = order[:N_HELD_OUT], order[N_HELD_OUT:]
-        self.top, self.bottom, self.labels = x[:, :32], x[:, 32:], y  # rows 0-3 and rows 4-7
+        self.load_halves()
         tr = self.train_idx
         self.true_mi = empirical_mi(self.top[tr], self.bottom[tr])  # log n_train if distinct
         self.enc_top = InvertibleEncoder(32, self.n_coupling, self.hidden, g, MAX_LOG_SCALE)
@@ -211,10 +208,6 @@ class BeyondInvertibleSim(Sim):
         self.heldout_history = History(2)  # (step, held-out estimate) at each probe refresh
         self.start_estimate = self.heldout_estimate()
         self.refresh(step=0)
-
-    def _probe(self, features: torch.Tensor) -> float:
-        tr, te = self.train_idx, self.test_idx
-        return lda_probe(features[tr], self.labels[tr], features[te], self.labels[te])
 
     @property
     def n_candidates(self) -> int:

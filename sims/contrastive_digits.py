@@ -37,7 +37,26 @@ def digits() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(data.data / 16.0, dtype=torch.float32), torch.tensor(data.target)
 
 
-class ContrastiveDigitsSim(Sim):
+class DigitHalves:
+    """What every sim of top and bottom halves shares: the split (500 held-out digits, drawn
+    first from the sim's generator), the two halves, the labels, and the linear probe that is
+    fitted on training digits and scored on held-out ones."""
+
+    generator: torch.Generator
+
+    def load_halves(self) -> None:
+        x, y = digits()
+        order = torch.randperm(len(x), generator=self.generator)
+        self.test_idx, self.train_idx = order[:N_HELD_OUT], order[N_HELD_OUT:]
+        self.top, self.bottom, self.labels = x[:, :32], x[:, 32:], y  # rows 0-3 and rows 4-7
+
+    def _probe(self, features: torch.Tensor) -> float:
+        """Held-out accuracy of LDA fitted on the training digits' ``features`` (1797, d)."""
+        tr, te = self.train_idx, self.test_idx
+        return lda_probe(features[tr], self.labels[tr], features[te], self.labels[te])
+
+
+class ContrastiveDigitsSim(DigitHalves, Sim):
     slug = "contrastive-digits"
     title = "Top half, bottom half: contrastive codes of handwritten digits"
     live = ("tau", "lr", "k", "pixel_noise", "probe_every")
@@ -129,10 +148,7 @@ class ContrastiveDigitsSim(Sim):
 
     def setup(self) -> None:
         g = self.generator
-        x, y = digits()
-        order = torch.randperm(len(x), generator=g)
-        self.test_idx, self.train_idx = order[:N_HELD_OUT], order[N_HELD_OUT:]
-        self.top, self.bottom, self.labels = x[:, :32], x[:, 32:], y  # rows 0-3 and rows 4-7
+        self.load_halves()
         sizes = [32, self.hidden, self.code_dim]
         self.enc_top = mlp(sizes, g, activation=nn.ReLU)
         self.enc_bottom = mlp(sizes, g, activation=nn.ReLU)
@@ -144,10 +160,6 @@ class ContrastiveDigitsSim(Sim):
         self.bound_history = History(2, every=5)  # (step, bound) of training batches
         self.refresh(step=0)
         self.untrained_accuracy = self.probe_accuracy
-
-    def _probe(self, features: torch.Tensor) -> float:
-        tr, te = self.train_idx, self.test_idx
-        return lda_probe(features[tr], self.labels[tr], features[te], self.labels[te])
 
     @torch.no_grad()
     def refresh(self, step: int) -> None:

@@ -32,3 +32,14 @@ def rounds_to(values: Iterable[float], figure: float, decimals: int) -> None:
     """Every value, printed to ``decimals`` places, reads ``figure``."""
     values = list(values)
     assert all(round(v, decimals) == pytest.approx(figure) for v in values), (figure, values)
+
+
+def spans(values: Iterable[float], low: float, high: float, decimals: int) -> None:
+    """Printed to ``decimals`` places, the values run from exactly ``low`` to ``high``: a range
+    the text quotes ("2.02 to 2.17") is the range the seeds give."""
+    printed = [round(v, decimals) for v in values]
+    assert min(printed) == pytest.approx(low) and max(printed) == pytest.approx(high), printed
+
+
+def percent(values: Iterable[float]) -> list[float]:
+    return [100 * v for v in values]

@@ -17,20 +17,10 @@ from models.contrastive import uniformity, uniformity_circle_limit, uniformity_e
 from sims.beyond_alignment import BeyondAlignmentSim
 from sims.beyond_critics import CRITICS, BeyondCriticsSim
 from sims.beyond_invertible import BeyondInvertibleSim
-from tests.lessons.figures import lesson, quoted, rounds_to
+from tests.lessons.figures import lesson, percent, quoted, rounds_to, spans
 
 SEEDS = (0, 1, 2)
 LESSON = lesson("beyond-mi")
-
-
-def spans(values, low: float, high: float, decimals: int) -> None:
-    """Printed to ``decimals`` places, the values run from exactly ``low`` to ``high``."""
-    printed = [round(v, decimals) for v in values]
-    assert min(printed) == pytest.approx(low) and max(printed) == pytest.approx(high), printed
-
-
-def percent(values) -> list[float]:
-    return [100 * v for v in values]
 
 
 @cache

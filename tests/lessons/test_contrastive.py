@@ -15,20 +15,10 @@ import torch
 
 from sims.contrastive_digits import ContrastiveDigitsSim
 from sims.contrastive_toy import ContrastiveToySim
-from tests.lessons.figures import lesson, quoted
+from tests.lessons.figures import lesson, percent, quoted, spans
 
 SEEDS = (0, 1, 2)
 LESSON = lesson("contrastive")
-
-
-def spans(values, low: float, high: float, decimals: int) -> None:
-    """Printed to ``decimals`` places, the values run from exactly ``low`` to ``high``."""
-    printed = [round(v, decimals) for v in values]
-    assert min(printed) == pytest.approx(low) and max(printed) == pytest.approx(high), printed
-
-
-def percent(values) -> list[float]:
-    return [100 * v for v in values]
 
 
 @cache

@@ -14,21 +14,11 @@ import torch
 
 from sims.many_views_distance import ManyViewsDistanceSim
 from sims.many_views_graph import ManyViewsGraphSim
-from tests.lessons.figures import lesson, quoted, rounds_to
+from tests.lessons.figures import lesson, percent, quoted, rounds_to, spans
 
 SEEDS = (0, 1, 2)
 LESSON = lesson("many-views")
 SWEEP = 1800  # steps of a whole sweep at the defaults: 9 distances x 200 steps
-
-
-def spans(values, low: float, high: float, decimals: int) -> None:
-    """Printed to ``decimals`` places, the values run from exactly ``low`` to ``high``."""
-    printed = [round(v, decimals) for v in values]
-    assert min(printed) == pytest.approx(low) and max(printed) == pytest.approx(high), printed
-
-
-def percent(values) -> list[float]:
-    return [100 * v for v in values]
 
 
 @cache

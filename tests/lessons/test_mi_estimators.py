@@ -16,16 +16,10 @@ import torch
 
 from models.mi_bounds import dv, gaussian_log_ratio, infonce, nwj, rho_for_mi, sample_gaussian_pairs
 from sims.mi_estimators import ESTIMATORS, MIEstimatorsSim
-from tests.lessons.figures import lesson, quoted, rounds_to
+from tests.lessons.figures import lesson, quoted, rounds_to, spans
 
 LESSON = lesson("mi-estimators")
 STAIR = 500  # steps per stair at the defaults
-
-
-def spans(values, low: float, high: float, decimals: int) -> None:
-    """Printed to ``decimals`` places, the values run from exactly ``low`` to ``high``."""
-    printed = [round(v, decimals) for v in values]
-    assert min(printed) == pytest.approx(low) and max(printed) == pytest.approx(high), printed
 
 
 @cache
