@@ -140,7 +140,9 @@ def test_pool_shares_time_between_runners(pool):
         pool.add(r)
         r.toggle()
     pool.wake()
-    time.sleep(0.3)
+    deadline = time.time() + 10  # every runner gets steps: wait for that, not for a time
+    while min(r.sim.steps for r in runners) < 5 and time.time() < deadline:
+        time.sleep(0.01)
     for r in runners:
         r.pause()
     counts = [r.sim.steps for r in runners]
