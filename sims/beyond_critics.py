@@ -32,7 +32,7 @@ from models.encoders import mlp
 from models.mi_bounds import JointCritic, SeparableCritic, infonce
 from sims import params as shared
 from sims.base import Expect, History, Metric, Scenario, Sim, Verdict
-from sims.contrastive_digits import N_HELD_OUT, DigitHalves
+from sims.contrastive_digits import N_HELD_OUT, RAW_PROBE, DigitHalves
 
 CRITICS = ("bilinear", "separable", "joint")
 NAMES = {"bilinear": "bilinear", "separable": "separable", "joint": "joint MLP"}
@@ -83,12 +83,7 @@ def _metrics() -> dict[str, Metric]:
         )
     out.update(
         {
-            "raw_accuracy": Metric(
-                "probe on raw pixels",
-                "",
-                "{:.1%}",
-                "the same classifier on the 32 raw pixels of the top half",
-            ),
+            "raw_accuracy": RAW_PROBE,
             "untrained_accuracy": Metric(
                 "probe on untrained codes",
                 "",

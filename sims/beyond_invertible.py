@@ -42,7 +42,7 @@ from models.invertible import (
 from models.metrics import procrustes
 from sims import params as shared
 from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
-from sims.contrastive_digits import N_HELD_OUT, N_SHOWN, DigitHalves
+from sims.contrastive_digits import CODE_PROBE, N_HELD_OUT, N_SHOWN, RAW_PROBE, DigitHalves
 
 N_JACOBIAN = 64  # held-out digits at which the Jacobian's condition number is measured
 N_CLASSES = 10
@@ -149,18 +149,8 @@ class BeyondInvertibleSim(DigitHalves, Sim):
             "{:.2f}",
             "how far the held-out estimate has risen since step 0",
         ),
-        "probe_accuracy": Metric(
-            "probe on codes",
-            "",
-            "{:.1%}",
-            "held-out digits a linear classifier reads correctly from the top-half codes",
-        ),
-        "raw_accuracy": Metric(
-            "probe on raw pixels",
-            "",
-            "{:.1%}",
-            "the same classifier on the 32 raw pixels of the top half",
-        ),
+        "probe_accuracy": CODE_PROBE,
+        "raw_accuracy": RAW_PROBE,
         "reconstruction_error": Metric(
             "reconstruction error",
             "",

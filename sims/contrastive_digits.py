@@ -28,6 +28,17 @@ N_HELD_OUT = 500  # digits the encoders never train on; the probe is scored on t
 N_SHOWN = 300  # held-out digits drawn in the snapshot
 
 
+CODE_PROBE = Metric(
+    "probe on codes",
+    "",
+    "{:.1%}",
+    "held-out digits a linear classifier reads correctly from the top-half codes",
+)
+RAW_PROBE = Metric(
+    "probe on raw pixels", "", "{:.1%}", "the same classifier on the 32 raw pixels of the top half"
+)
+
+
 @functools.cache
 def digits() -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-learn's 8x8 digits as (1797, 64) floats in [0, 1], row by row, and (1797,) labels."""
@@ -95,18 +106,8 @@ class ContrastiveDigitsSim(DigitHalves, Sim):
         ),
     )
     metrics: ClassVar[Mapping[str, Metric]] = {
-        "probe_accuracy": Metric(
-            "probe on codes",
-            "",
-            "{:.1%}",
-            "held-out digits a linear classifier reads correctly from the top-half codes",
-        ),
-        "raw_accuracy": Metric(
-            "probe on raw pixels",
-            "",
-            "{:.1%}",
-            "the same classifier on the 32 raw pixels of the top half",
-        ),
+        "probe_accuracy": CODE_PROBE,
+        "raw_accuracy": RAW_PROBE,
         "untrained_accuracy": Metric(
             "probe on untrained codes",
             "",

@@ -21,10 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from models import dim
-from models.metrics import lda_probe
 from sims import params as shared
 from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
-from sims.contrastive_digits import N_HELD_OUT, digits
+from sims.contrastive_digits import DigitHalves, digits
 
 HIGHLIGHT = 0  # the held-out digit (index into the held-out set) whose score map is drawn
 N_HIST = 64  # held-out digits whose scores fill the histograms
@@ -43,7 +42,7 @@ def shift_views(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return moved[pick, torch.arange(len(x))]
 
 
-class LocalGlobalSim(Sim):
+class LocalGlobalSim(DigitHalves, Sim):
     slug = "local-global"
     title = "Local and global: a digit's summary picks out its own patches"
     live = (
@@ -224,10 +223,9 @@ class LocalGlobalSim(Sim):
 
     def setup(self) -> None:
         g = self.generator
-        x, self.labels = digits()
+        self.load_halves()  # the split and labels every digits sim shares; the whole image here
+        x = digits()[0]  # (1797, 64)
         self.images = x.view(-1, 1, 8, 8)
-        order = torch.randperm(len(x), generator=g)
-        self.test_idx, self.train_idx = order[:N_HELD_OUT], order[N_HELD_OUT:]
         d = self.score_dim
         self.encoder = dim.LocalGlobalEncoder(g, global_dim=self.global_dim)
         self.heads = torch.nn.ModuleDict(
@@ -251,11 +249,6 @@ class LocalGlobalSim(Sim):
         self.untrained_accuracy = self.probe_accuracy
 
     # -- pieces --------------------------------------------------------------------------------
-
-    def _probe(self, features: torch.Tensor) -> float:
-        """Held-out accuracy of LDA fitted on the training digits' ``features`` (1797, d)."""
-        tr, te = self.train_idx, self.test_idx
-        return lda_probe(features[tr], self.labels[tr], features[te], self.labels[te])
 
     @torch.no_grad()
     def refresh(self, step: int) -> None:
