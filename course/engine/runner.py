@@ -81,13 +81,16 @@ class Runner:
 
     def toggle(self) -> bool:
         """Train if paused, pause if training (not after a divergence); returns ``running``.
-        Starting needs no lock: the trainer checks ``running`` after every step. A pause
-        between two measurements publishes a measured frame, so the readouts show where the
-        run stopped."""
+        Starting needs no lock: the trainer checks ``running`` after every step. A pause waits
+        for the frame in progress, and one between two measurements publishes a measured frame,
+        so the readouts show where the run stopped."""
         self.running = not self.running and self.problem is None
-        if not self.running and self.frame is not None and not self.frame.fresh:
+        if not self.running and self.frame is not None:
+            # The claim makes the trainer end the frame it is in, so the frame the page shows
+            # with "Paused" is the run's last one; it is measured if it was not.
             with self._claim():
-                self.publish()
+                if not self.frame.fresh:
+                    self.publish()
         return self.running
 
     def pause(self) -> None:

@@ -178,6 +178,8 @@ class SimView:
         if running:
             self.pool.wake()
         else:
+            # The run's last frame goes out now, before the word "Paused": nothing moves after.
+            self.flush()
             self._draw_loss(reset=False)  # the points the last frames held back
         if self.runner.frame is not None:
             self._render_text(self.runner.frame)

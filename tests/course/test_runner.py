@@ -149,3 +149,33 @@ def test_pool_shares_time_between_runners(pool):
     assert min(counts) >= 5, counts
     pool.remove(runners[0])
     assert not runners[0].running
+
+
+def test_after_a_pause_returns_no_frame_is_published(pool):
+    """The page writes "Paused" once ``toggle`` returns: the frame it shows must be the run's
+    last, so the trainer may not publish one after it (it once did, and points moved)."""
+    runner = Runner(Countdown(rate=1.0), steps_per_frame=2)
+    step = runner.sim.train_step
+
+    def slow_step():  # a pause then most likely lands while the trainer is inside a frame
+        time.sleep(0.003)
+        return step()
+
+    runner.sim.train_step = slow_step
+    runner.measure_period = 0.0  # every frame measured: a pause need not measure one itself
+    published = []
+    runner.on_frame = published.append
+    pool.add(runner)
+    for _ in range(20):  # pause at many points of the trainer's loop
+        runner.toggle()
+        pool.wake()
+        deadline = time.time() + 5
+        start = runner.sim.steps
+        while runner.sim.steps < start + 3 and time.time() < deadline:
+            time.sleep(0.001)
+        assert runner.toggle() is False
+        last = runner.frame
+        count = len(published)
+        time.sleep(0.02)  # a trainer that had not stopped would publish again by now
+        assert len(published) == count and runner.frame is last
+        assert last.step == runner.sim.steps
