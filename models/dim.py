@@ -55,25 +55,9 @@ class LocalGlobalEncoder(nn.Module):
         return early, local, self.fc(hidden.flatten(1))
 
 
-class LocalHead(nn.Module):
-    """Each local feature vector mapped into the score space by the same small network at every
-    position (a 1x1 convolution, written as Linear layers): Linear, ReLU, Linear plus a linear
-    shortcut. (N, C, H, W) -> (N, H * W, D)."""
-
-    def __init__(self, channels: int, dim: int, generator: torch.Generator) -> None:
-        super().__init__()
-        self.hidden = init_linear_(nn.Linear(channels, dim), generator)
-        self.out = init_linear_(nn.Linear(dim, dim), generator)
-        self.skip = init_linear_(nn.Linear(channels, dim, bias=False), generator)
-
-    def forward(self, local: torch.Tensor) -> torch.Tensor:
-        v = local.flatten(2).transpose(1, 2)  # (N, P, C)
-        return self.out(torch.relu(self.hidden(v))) + self.skip(v)  # (N, P, D)
-
-
 class GlobalHead(nn.Module):
-    """The global vector mapped into the score space: Linear, ReLU, Linear plus a linear
-    shortcut. (N, G) -> (N, D)."""
+    """A feature vector mapped into the score space: Linear, ReLU, Linear plus a linear
+    shortcut. (..., in_dim) -> (..., D)."""
 
     def __init__(self, in_dim: int, dim: int, generator: torch.Generator) -> None:
         super().__init__()
@@ -83,6 +67,14 @@ class GlobalHead(nn.Module):
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
         return self.out(torch.relu(self.hidden(g))) + self.skip(g)
+
+
+class LocalHead(GlobalHead):
+    """The same network at every position of a local map (a 1x1 convolution, written as Linear
+    layers, which run faster here). (N, C, H, W) -> (N, H * W, D)."""
+
+    def forward(self, local: torch.Tensor) -> torch.Tensor:
+        return super().forward(local.flatten(2).transpose(1, 2))  # on (N, P, C)
 
 
 # -- scores, the NCE loss and the stabilisers ----------------------------------------------------
