@@ -9,6 +9,7 @@ import panel as pn
 from panel.theme import fast
 
 from course.chapters import chapters
+from course.engine import address
 from course.engine.chapter import Chapter, Text
 from course.engine.markdown import markdown
 from course.engine.settings import unknown_settings
@@ -87,6 +88,26 @@ def home_page(notice: str | None = None) -> list[Any]:
     return parts
 
 
+class PageAddress:
+    """Keeps the browser's address equal to the page: the chapter, the settings the page
+    keeps (``lock``, ``hide``, ``theme``) and every sim's controls, speed and paused step."""
+
+    def __init__(self, slug: str, settings: dict[str, str]) -> None:
+        self.page = [("chapter", slug)] + [
+            (k, settings[k]) for k in ("theme", "lock", "hide") if settings.get(k)
+        ]
+        self.views: list[SimView] = []
+        self.location = pn.state.location
+
+    def __call__(self) -> None:
+        if self.location is None:  # built outside a server (tests, notebooks)
+            return
+        pairs = [*self.page, *(pair for view in self.views for pair in view.address_pairs())]
+        search = address.query(pairs)
+        if self.location.search != search:
+            self.location.search = search
+
+
 def chapter_page(
     cls: type[Chapter], settings: dict[str, str], doc: Any
 ) -> tuple[list[Any], list[SimView]]:
@@ -95,11 +116,36 @@ def chapter_page(
     text: Text = cls.text()
     md = {"sizing_mode": "stretch_width", "stylesheets": STYLESHEETS}
     parts = cls.part_classes()
+    follow = PageAddress(cls.slug, settings)
     views = [
-        SimView(part(), settings=settings, doc=doc, keyboard=i == 0) for i, part in enumerate(parts)
+        SimView(
+            part(),
+            settings=settings,
+            doc=doc,
+            keyboard=i == 0,
+            index=i,
+            n_parts=len(parts),
+            on_change=follow,
+        )
+        for i, part in enumerate(parts)
     ]
+    follow.views = views
+    if doc is not None and follow.location is not None:
+        pn.state.onload(follow)  # the browser sends its own address first; then the page's
     known = {name for part in parts for name in part.sim.param}
-    views[0].notices[:0] = unknown_settings(settings, known)
+    known |= {
+        address.key(name, i, len(parts))
+        for i, part in enumerate(parts)
+        for name in [*part.sim.param, "speed", "step"]
+    }
+    controls = [{*part.controls, "speed"} for part in parts]
+    views[0].notify(
+        [
+            *unknown_settings(settings, known),
+            *address.unknown_names(settings.get("lock"), controls, "lock"),
+            *address.unknown_names(settings.get("hide"), controls, "hide"),
+        ]
+    )
 
     sims: list[Any] = []
     for part, view in zip(parts, views, strict=True):
@@ -126,7 +172,7 @@ def chapter_page(
         ),
         markdown(text.lesson),
         *sims,
-        markdown("## What to try\n\n" + text.try_these),
+        *what_to_try(text, views),
         pn.Card(
             markdown(text.deeper), title="Go deeper", collapsed=True, sizing_mode="stretch_width"
         ),
@@ -137,6 +183,41 @@ def chapter_page(
         ),
     ]
     return content, views
+
+
+def what_to_try(text: Text, views: list[SimView]) -> list[Any]:
+    """The experiments, each with a button that sets it up, after the questions to answer
+    before running."""
+    intro, items = text.experiments()
+    section: list[Any] = [markdown("## What to try" + (f"\n\n{intro}" if intro else ""))]
+    cards = [card for view in views for card in view.cards.values()]
+    if cards:
+        section.append(
+            pn.pane.HTML(
+                "<h3>Predict, then run</h3><p>Answer first; the sim sets the run up, trains it "
+                "and grades your answer against what it measures.</p>",
+                sizing_mode="stretch_width",
+                stylesheets=STYLESHEETS,
+            )
+        )
+        section += [card.panel() for card in cards]
+    if cards and items:
+        section.append(pn.pane.HTML("<h3>Experiments</h3>", sizing_mode="stretch_width"))
+    owner = {p.name: view for view in views for p in view.part.sim.presets}
+    for item, preset in items:
+        view = owner.get(preset or "")
+        if view is None:
+            section.append(markdown(item))
+            continue
+        button = pn.widgets.Button(
+            label="Set this up",
+            width=110,
+            description="Apply this experiment's settings and go back to step 0",
+            css_classes=["preset"],
+        )
+        button.on_click(lambda _, view=view, preset=preset: view.preset(preset))
+        section.append(pn.Row(markdown(item), button, sizing_mode="stretch_width"))
+    return section
 
 
 def close_views(views: tuple[SimView, ...], session_context: Any) -> None:

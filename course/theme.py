@@ -73,3 +73,19 @@ READOUT_LABEL_STYLE = "text-align:left;font-weight:500;padding:2px 6px 2px 0"
 READOUT_VALUE_STYLE = (
     "text-align:right;font-variant-numeric:tabular-nums;font-weight:600;padding:2px 6px"
 )
+
+# A prediction's verdict: (border colour, background) per state.
+PREDICTION_COLOURS = {
+    "waiting": ("#56B4E9", "rgba(86,180,233,0.12)"),
+    "right": ("#009E73", "rgba(0,158,115,0.15)"),
+    "wrong": ("#D55E00", "rgba(213,94,0,0.13)"),
+    "cancelled": ("#999999", "rgba(150,150,150,0.12)"),
+}
+
+
+def prediction_style(state: str) -> str:
+    border, background = PREDICTION_COLOURS[state]
+    return (
+        f"padding:0.4em 0.8em;border-radius:6px;margin-top:0.3em;"
+        f"border-left:6px solid {border};background:{background}"
+    )

@@ -89,6 +89,74 @@ class Scenario:
     seeds: tuple[int, ...] = (0,)
 
 
+@dataclass(frozen=True)
+class Preset:
+    """The setup of one experiment of a chapter's "What to try", applied in one click: every
+    param back to its default, then ``settings``, then a reset. The lesson names it in its item
+    as ``[Set this up](preset:<name>)``."""
+
+    name: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer of a prediction: it is what happened when the measured value falls in
+    ``[low, high)``."""
+
+    label: str
+    low: float = -math.inf
+    high: float = math.inf
+
+    def contains(self, value: float) -> bool:
+        return math.isfinite(value) and self.low <= value < self.high
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A question a student answers before a run, graded by the sim at the decision point.
+
+    The run is the preset-like setup ``settings`` (every other param at its default) on
+    ``seeds[0]``, trained to step ``steps``; then ``metric`` is measured. With ``choices`` the
+    student picks one and is right when the measured value falls in it (``answer`` is the one
+    the seeds give, checked by a test); with ``number`` = (low, high, step) the student sets a
+    slider and is right within ``tolerance`` of the measured value (``answer`` is the value the
+    seeds give, within half the tolerance). ``why`` is the one sentence shown with the grade."""
+
+    name: str
+    question: str
+    metric: str
+    steps: int
+    why: str
+    answer: float
+    choices: tuple[Choice, ...] = ()
+    number: tuple[float, float, float] | None = None
+    tolerance: float = 0.0
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+
+    def __post_init__(self) -> None:
+        if bool(self.choices) == (self.number is not None):
+            raise ValueError(f"{self.name}: give either choices or a number slider")
+        if self.choices and not 0 <= self.answer < len(self.choices):
+            raise ValueError(f"{self.name}: answer must index one of the choices")
+        if self.number is not None and self.tolerance <= 0:
+            raise ValueError(f"{self.name}: a number needs a positive tolerance")
+        if self.steps < 1 or not self.seeds:
+            raise ValueError(f"{self.name}: needs steps >= 1 and at least one seed")
+
+    def grade(self, guess: float, measured: float) -> tuple[bool, str]:
+        """(right?, what happened): ``guess`` is the index of a choice or the slider's value."""
+        if self.choices:
+            happened = next(
+                (c.label for c in self.choices if c.contains(measured)), "none of these"
+            )
+            return self.choices[int(guess)].contains(measured), happened
+        if not math.isfinite(measured):
+            return False, "no finite value"
+        return abs(guess - measured) <= self.tolerance, f"{measured:g}"
+
+
 class Sim(param.Parameterized):
     """Base class: subclasses set ``slug`` and implement ``setup``, ``train_step``,
     ``measure`` and ``snapshot``.
@@ -101,6 +169,8 @@ class Sim(param.Parameterized):
     title: ClassVar[str] = ""
     live: ClassVar[tuple[str, ...]] = ()
     scenarios: ClassVar[tuple[Scenario, ...]] = ()
+    presets: ClassVar[tuple[Preset, ...]] = ()  # one per "What to try" item of its lesson
+    predictions: ClassVar[tuple[Prediction, ...]] = ()  # graded questions, before a run
     metrics: ClassVar[Mapping[str, Metric]] = {}  # what measure() returns that a page may show
 
     seed = param.Integer(
@@ -148,6 +218,13 @@ class Sim(param.Parameterized):
     def settings(self) -> dict[str, Any]:
         """Current param values, for rebuilding the same sim elsewhere."""
         return {name: getattr(self, name) for name in self.param if name != "name"}
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every param's default value (what a preset or a prediction starts from)."""
+        return {
+            name: p.default for name, p in cls.param.objects("existing").items() if name != "name"
+        }
 
     # -- what subclasses provide --------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sims.base import Scenario, Sim
+from sims.base import Prediction, Preset, Scenario, Sim
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,19 @@ def run_scenario(cls: type[Sim], scenario: Scenario, seed: int) -> list[Row]:
             )
         )
     return rows
+
+
+def prediction_run(cls: type[Sim], prediction: Prediction, seed: int) -> float:
+    """The value a prediction is graded on: its setup from ``seed``, trained to its step, as
+    the page runs it."""
+    sim = cls(**{**cls.defaults(), **prediction.settings, "seed": seed})
+    sim.run(prediction.steps)
+    return float(sim.measure().get(prediction.metric, float("nan")))
+
+
+def preset_sim(cls: type[Sim], preset: Preset) -> Sim:
+    """The sim a preset sets up, as the page builds it: defaults, then the preset's settings."""
+    return cls(**{**cls.defaults(), **preset.settings})
 
 
 def cases(registry: dict[str, type[Sim]]) -> list[tuple[type[Sim], Scenario, int]]:

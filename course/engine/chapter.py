@@ -23,6 +23,8 @@ from course.engine.runner import Frame
 from sims.base import Sim
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+MAX_KEY_CONTROLS = 4  # a student takes in three or four sliders; the rest wait under a card
+PRESET_MARK = re.compile(r"\s*<!--\s*preset:\s*([\w-]+)\s*-->")  # in a "What to try" item
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,16 @@ class Text:
         "go deeper": "deeper",
         "key idea": "key_idea",
     }
+
+    def experiments(self) -> tuple[str, list[tuple[str, str | None]]]:
+        """ "What to try" cut into its numbered items: (the text before them, [(item, preset
+        name or None)]), each item's ``<!-- preset: name -->`` mark taken out."""
+        pieces = re.split(r"^(?=\d+\. )", self.try_these, flags=re.M)
+        intro, items = pieces[0].strip(), []
+        for piece in pieces[1:]:
+            found = PRESET_MARK.search(piece)
+            items.append((PRESET_MARK.sub("", piece).strip(), found.group(1) if found else None))
+        return intro, items
 
     @classmethod
     def load(cls, path: Path) -> Text:
@@ -77,6 +89,7 @@ class Part:
     sim: ClassVar[type[Sim]]
     controls: ClassVar[tuple[str, ...]] = ()  # param names of the sim, in the order shown
     readouts: ClassVar[tuple[str, ...]] = ()  # metric keys of the sim, in the order shown
+    key: ClassVar[tuple[str, ...]] = ()  # the controls shown at once (else the first three)
     speed: ClassVar[int] = 5  # default steps per frame
     loss_label: ClassVar[str] = "loss"
 
@@ -91,6 +104,17 @@ class Part:
         missing = [name for name in cls.controls if name not in sim.param or name == "name"]
         if missing:
             raise TypeError(f"{cls.__name__}: {sim.__name__} has no param {missing}")
+        stray = [name for name in cls.key if name not in cls.controls]
+        if stray or len(cls.key) > MAX_KEY_CONTROLS:
+            raise TypeError(
+                f"{cls.__name__}: key controls must be at most {MAX_KEY_CONTROLS} of its "
+                f"controls, got {cls.key}"
+            )
+
+    @classmethod
+    def key_controls(cls) -> tuple[str, ...]:
+        """The controls shown at once; the others go under "More settings"."""
+        return cls.key or tuple(n for n in cls.controls if n != "seed")[:3]
 
     def __init__(self) -> None:
         self.sources: dict[str, ColumnDataSource] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import panel as pn
 import param
 from bokeh.models import ColumnDataSource, CustomJS
 from panel.custom import JSComponent
@@ -115,3 +116,29 @@ class FrameClock:
         except (TypeError, ValueError, IndexError):
             return  # not a frame number: nothing to acknowledge
         self._on_ack(applied)
+
+
+COPY_LINK = """
+const url = window.location.href;
+const done = () => {
+  button.label = "Link copied";
+  setTimeout(() => { button.label = "Copy link"; }, 1500);
+};
+if (navigator.clipboard && window.isSecureContext) {
+  navigator.clipboard.writeText(url).then(done, () => window.prompt("Copy this link:", url));
+} else {
+  window.prompt("Copy this link:", url);  // a plain-http class server: the browser will not copy
+}
+"""
+
+
+def copy_link_button(**params: Any) -> Any:
+    """A button that copies the page's address (which the page keeps up to date); where the
+    browser refuses to (a class server over plain http), it shows the address to copy."""
+    button = pn.widgets.Button(
+        label="Copy link",
+        description="Copy this page's address: it reopens these settings (and, paused, this step)",
+        **params,
+    )
+    button.js_on_click(args={"button": button}, code=COPY_LINK)
+    return button

@@ -62,6 +62,8 @@ class Runner:
     _measured: Mapping[str, float] = field(default_factory=dict)
     _verdict: Verdict | None = None
     _measured_at: float = -math.inf
+    stop_at: int | None = None  # pause when the run reaches this step (a prediction, ?step=N)
+    rush: bool = False  # on the way to ``stop_at``: as many steps per frame as the budget allows
 
     def __post_init__(self) -> None:
         self.publish(reset=True)
@@ -85,6 +87,9 @@ class Runner:
         for the frame in progress, and one between two measurements publishes a measured frame,
         so the readouts show where the run stopped."""
         self.running = not self.running and self.problem is None
+        self.rush = False
+        if self.running and self.stop_at is not None and self.sim.steps >= self.stop_at:
+            self.stop_at = None  # already there: train on
         if not self.running and self.frame is not None:
             # The claim makes the trainer end the frame it is in, so the frame the page shows
             # with "Paused" is the run's last one; it is measured if it was not.
@@ -96,6 +101,12 @@ class Runner:
     def pause(self) -> None:
         self.running = False
 
+    def train_to(self, step: int, rush: bool = False) -> None:
+        """Train until step ``step``, then pause with a measured frame; with ``rush``, each
+        frame trains as many steps as its time budget allows (opening a page at a step)."""
+        self.stop_at, self.rush = step, rush
+        self.running = self.problem is None and self.sim.steps < step
+
     def step_frame(self) -> Frame:
         """Pause, then advance exactly one frame's worth of steps."""
         self.running = False
@@ -105,12 +116,20 @@ class Runner:
         return self.frame
 
     def reset(self) -> Frame:
-        """Back to step 0 from the same seed; keeps training if it was."""
+        """Back to step 0 from the same seed; keeps training if it was (and forgets a step it
+        was training to)."""
         with self._claim():
             self.sim.reset()
             self.problem = None
+            self.stop_at, self.rush = None, False
             self._pending.clear()
             return self.publish(reset=True)
+
+    def setup(self, **settings: Any) -> Frame:
+        """Apply param changes and go back to step 0, whatever they change (a preset)."""
+        with self._claim():
+            self.sim.param.update(**settings)
+            return self.reset()
 
     def update(self, **settings: Any) -> bool:
         """Apply param changes; returns True if they required a reset (data or model changed)."""
@@ -138,8 +157,12 @@ class Runner:
                 self.running = False
                 return None
             deadline = time.perf_counter() + budget
+            steps = max(1, int(self.steps_per_frame))
+            if self.stop_at is not None:
+                steps = self.stop_at - self.sim.steps if self.rush else steps
+                steps = max(1, min(steps, self.stop_at - self.sim.steps))
             try:
-                for _ in range(max(1, int(self.steps_per_frame))):
+                for _ in range(steps):
                     loss = self.sim.step()["loss"]
                     self._pending.append((self.sim.steps, loss))
                     if not math.isfinite(loss):
@@ -147,6 +170,8 @@ class Runner:
                         break
                     if time.perf_counter() >= deadline or interrupted():
                         break
+                if self.stop_at is not None and self.sim.steps >= self.stop_at:
+                    self.running, self.stop_at, self.rush = False, None, False
                 due = time.perf_counter() - self._measured_at >= self.measure_period
                 return self.publish(measure=due or stepping or not self.running)
             except Exception as error:  # a sim must never take the page down with it

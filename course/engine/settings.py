@@ -13,7 +13,7 @@ from typing import Any
 import param
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500)  # the speed slider's stops: steps per frame
-PAGE_SETTINGS = ("chapter", "speed", "theme")  # what the page reads itself, not a sim
+PAGE_SETTINGS = ("chapter", "speed", "theme", "step", "lock", "hide")  # read by the page
 
 
 def clamp_setting(p: param.Parameter, raw: str) -> tuple[Any, str | None]:

@@ -8,8 +8,12 @@ status line and the loss curve follow only the frames the runner measured (a few
 
 from __future__ import annotations
 
+import html
+import io
 import logging
 import math
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,13 +22,16 @@ import param
 from bokeh.models import ColumnDataSource, HoverTool
 from panel.io.state import set_curdoc
 
-from course.engine import render
+from course.engine import address, render
 from course.engine.chapter import Part, new_figure
-from course.engine.components import FrameClock, LiveHTML, Shortcuts
+from course.engine.components import FrameClock, LiveHTML, Shortcuts, copy_link_button
 from course.engine.inbox import Delivery, FrameInbox
+from course.engine.pins import Pins
 from course.engine.pool import POOL, TrainerPool
+from course.engine.predict import PredictionCard
 from course.engine.runner import Frame, Runner
 from course.engine.settings import SPEEDS, sim_settings, speed_setting
+from sims.base import Prediction
 
 LOSS_POINTS_PER_UPDATE = 50  # the loss curve keeps its shape without one point per step
 LOSS_ROLLOVER = 4000
@@ -50,7 +57,12 @@ def widget_for(p: param.Parameter, value: Any) -> pn.widgets.Widget:
 
 
 class SimView:
-    """Binds one chapter's sim to widgets, plots and a status line for one browser session."""
+    """Binds one chapter's sim to widgets, plots and a status line for one browser session.
+
+    ``settings`` come from the address (see ``course.engine.address``): the sim's params, the
+    speed, a ``step`` to open at, and the controls to ``lock`` or ``hide``. ``index`` and
+    ``n_parts`` place the sim on its page, for the address's keys; ``on_change`` is told
+    whenever the address should follow the page."""
 
     def __init__(
         self,
@@ -59,32 +71,62 @@ class SimView:
         pool: TrainerPool = POOL,
         doc: Any = None,
         keyboard: bool = True,
+        index: int = 0,
+        n_parts: int = 1,
+        on_change: Any = None,
     ) -> None:
         self.part = part
         self.keyboard = keyboard  # one sim per page answers Space, S and R
         self.pool = pool
         self.doc = doc
-        settings = settings or {}
+        self.index, self.n_parts = index, n_parts
+        self.on_change = on_change
+        settings = address.scoped(settings or {}, index)
         values, self.notices = sim_settings(part.sim.param, settings)
         speed, notice = speed_setting(settings.get("speed"), part.speed)
         self.notices += [notice] if notice else []
+        step, notice = address.step_setting(settings.get("step"))
+        self.notices += [notice] if notice else []
+        self.locked = address.names(settings.get("lock"), index)
+        self.hidden = address.names(settings.get("hide"), index)
         self.runner = Runner(part.sim(**values), steps_per_frame=speed)
         self.inbox = FrameInbox(self._schedule_flush)
         self._loss_backlog: list[tuple[np.ndarray, np.ndarray]] = []  # flushed, not yet drawn
         self._note = ""
+        self._applying = False  # widgets being set from the sim, not by the student
+        self._pending: tuple[PredictionCard, float] | None = None  # locked in, not yet graded
         self.clock = FrameClock(self.inbox.ack)
 
-        self.loss_source = ColumnDataSource({"step": [], "loss": []}, name="loss")
+        self.loss_source = ColumnDataSource({"step": [], "loss": []}, name=self._name("loss"))
         self.figures = [*part.plots(), self._loss_figure()]
+        curves = [self.loss_source, *(s for s in part.sources.values() if "step" in s.data)]
+        self.pins = Pins(self.figures, curves, prefix=f"{index}-")
         self._build_widgets()
+        self.cards = {
+            p.name: PredictionCard(p, part.sim.metrics[p.metric], partial(self.predict, p))
+            for p in part.sim.predictions
+        }
         self.runner.on_frame = self._on_frame
         self._on_frame(self.runner.frame)  # type: ignore[arg-type]
         self.flush()
         pool.add(self.runner, connected=self._connected)
+        self._opening = step
+        if step:
+            self.runner.train_to(step, rush=True)
+            self._note = (
+                f"Opening at step {step:,}: training there from step 0 with these settings."
+            )
+            self._refresh_controls()
+            self._render_text(self.runner.frame)  # type: ignore[arg-type]
+            self.pool.wake()
 
     @property
     def drawn_frame_id(self) -> int:
         return self.inbox.drawn_id
+
+    def _name(self, name: str) -> str:
+        """A Bokeh model name unique on the page (the first sim keeps the plain name)."""
+        return name if self.index == 0 else f"{name}-{self.index + 1}"
 
     # -- construction ------------------------------------------------------------------------
 
@@ -130,22 +172,70 @@ class SimView:
 
         self.status = LiveHTML(sizing_mode="stretch_width")
         self.readouts = LiveHTML(sizing_mode="stretch_width")
+        self.pin_button = pn.widgets.Button(
+            label="Pin",
+            width=60,
+            description="Keep this run's curves as a grey ghost (two at most)",
+        )
+        self.clear_button = pn.widgets.Button(
+            label="Clear pins", width=90, description="Remove the pinned ghosts", disabled=True
+        )
+        self.pin_button.on_click(lambda _: self.pin())
+        self.clear_button.on_click(lambda _: self.clear_pins())
+        self.pins_text = LiveHTML(sizing_mode="stretch_width", css_classes=["pins"])
+        self.download = pn.widgets.FileDownload(
+            callback=self._script,
+            filename=f"{self.runner.sim.slug.replace('-', '_')}_run.py",
+            label="Download script",
+            color="default",
+            width=150,
+            description="A Python file that trains this sim with these settings and prints "
+            "these readouts",
+        )
+        self.copy_link = copy_link_button(width=95)
+        self._apply_lock_and_hide()
+
+    def notify(self, notices: list[str]) -> None:
+        """Put notices about the page's address (names nothing on it knows) first."""
+        self.notices[:0] = notices
+        if notices and self.runner.frame is not None:
+            self._render_text(self.runner.frame)
+
+    def _apply_lock_and_hide(self) -> None:
+        widgets = {**self.param_widgets, "speed": self.speed}
+        for name in self.locked & set(widgets):
+            widgets[name].disabled = True
+        for name in self.hidden & set(widgets):
+            widgets[name].visible = False
+        locked = [widgets[n].name or n for n in widgets if n in self.locked - self.hidden]
+        if locked:
+            self.notices.append(f"Fixed by this link: {', '.join(locked)}.")
 
     def panel(self) -> pn.viewable.Viewable:
-        """The sim section of a chapter page: plots first, controls beside them."""
+        """The sim section of a chapter page: plots first, controls beside them, in the same
+        order on every page: buttons, speed, the key controls, "More settings", readouts,
+        then pin, download and link."""
         buttons = pn.Row(self.train_button, self.step_button, self.reset_button)
+        key = self.part.key_controls()
+        rows = {n: self._control(n, w) for n, w in self.param_widgets.items()}
+        more = [rows[n] for n in self.param_widgets if n not in key]
         controls = pn.Column(
             buttons,
-            self._with_tooltip(
+            self._control(
+                "speed",
                 self.speed,
                 "How many optimiser steps run between two frames of "
                 "the animation. Higher is faster; 1 shows every step.",
             ),
-            *[
-                self._with_tooltip(w, self.runner.sim.param[n].doc)
-                for n, w in self.param_widgets.items()
-            ],
+            *[rows[n] for n in key],
+            *(
+                [pn.Card(*more, title="More settings", collapsed=True, width=320, margin=(5, 5))]
+                if more
+                else []
+            ),
             self.readouts,
+            pn.Row(self.pin_button, self.clear_button, self.copy_link),
+            self.download,
             *([self.shortcuts] if self.keyboard else []),
             width=330,
             css_classes=["sim-controls"],
@@ -157,9 +247,16 @@ class SimView:
                 sizing_mode="stretch_width",
             ),
             pn.pane.Bokeh(self.figures[-1], sizing_mode="stretch_width"),
+            self.pins_text,
             sizing_mode="stretch_width",
         )
         return pn.Row(plots, controls, sizing_mode="stretch_width", css_classes=["sim"])
+
+    def _control(self, name: str, widget: pn.widgets.Widget, doc: str | None = None) -> Any:
+        row = self._with_tooltip(widget, self.runner.sim.param[name].doc if doc is None else doc)
+        if name in self.hidden:
+            row.visible = False
+        return row
 
     @staticmethod
     def _with_tooltip(widget: pn.widgets.Widget, doc: str) -> pn.viewable.Viewable:
@@ -175,6 +272,7 @@ class SimView:
         running = self.runner.toggle()
         self._note = ""
         self._refresh_controls()
+        self._address()
         if running:
             self.pool.wake()
         else:
@@ -188,27 +286,142 @@ class SimView:
         self._note = ""
         self.runner.step_frame()
         self._refresh_controls()
+        self._address()
 
     def reset(self) -> None:
-        self._note = ""
+        self._note, self._opening = "", 0
+        self._cancel("You reset the run before the decision point")
         self.runner.reset()
         self._refresh_controls()
+        self._address()
 
     def _on_key(self, action: str) -> None:
         {"space": self.toggle, "step": self.step, "reset": self.reset}[action]()
 
     def _on_speed(self, event: param.parameterized.Event) -> None:
         self.runner.steps_per_frame = int(event.new)
+        self._address()
 
     def _on_setting(self, name: str, value: Any) -> None:
+        if self._applying:
+            return
+        self._cancel("You changed a setting before the decision point")
         if self.runner.update(**{name: value}):
             p = self.runner.sim.param[name]
             self._note = f"{p.label} changes the data or the model, so the run restarted at step 0."
         elif not self.runner.running:
             self.runner.publish()  # paused: redraw at once, so the change shows (e.g. a floor line)
         self._refresh_controls()
+        self._address()
         if self.runner.frame is not None:
             self._render_text(self.runner.frame)
+
+    # -- presets, predictions, pins, the script, the address --------------------------------
+
+    def setup(self, settings: Mapping[str, Any], note: str) -> None:
+        """Every param back to its default, then ``settings`` (a locked control keeps its
+        value), then back to step 0, paused: a preset's or a prediction's run."""
+        self._cancel("A new setup replaced the run")
+        sim = self.runner.sim
+        wanted = {**sim.defaults(), **settings}
+        kept = sorted(n for n in self.locked if n in wanted and wanted[n] != getattr(sim, n))
+        for name in kept:
+            wanted[name] = getattr(sim, name)
+        if self.runner.running:
+            self.runner.toggle()
+        self.runner.setup(**wanted)
+        self._applying = True
+        try:
+            for name, widget in self.param_widgets.items():
+                if widget.value != getattr(sim, name):
+                    widget.value = getattr(sim, name)
+        finally:
+            self._applying = False
+        labels = [sim.param[n].label for n in kept]
+        self._note = note + (f" (kept as the link fixes them: {', '.join(labels)})" if kept else "")
+        self._refresh_controls()
+        self._address()
+        if self.runner.frame is not None:
+            self._render_text(self.runner.frame)
+
+    def preset(self, name: str) -> None:
+        """Set up the experiment of a "What to try" item."""
+        chosen = next(p for p in self.part.sim.presets if p.name == name)
+        self.setup(chosen.settings, "Set up for this experiment: press Train.")
+
+    def predict(self, prediction: Prediction, guess: float) -> None:
+        """Hold the answer, set the run up and train it to the decision point."""
+        card = self.cards[prediction.name]
+        self.setup({**prediction.settings, "seed": prediction.seeds[0]}, "")
+        self._note = f"Predicting: training to step {prediction.steps:,}, then the sim grades it."
+        self._pending = (card, guess)
+        card.locked(guess)
+        self.runner.train_to(prediction.steps)
+        self._refresh_controls()
+        self.pool.wake()
+
+    def _cancel(self, why: str) -> None:
+        if self._pending is None:
+            return
+        card, _ = self._pending
+        self._pending = None
+        card.cancelled(f"{why}, so this run cannot grade your answer: lock it in again.")
+
+    def _grade(self, frame: Frame) -> None:
+        """At the decision point: the measured value against the held answer."""
+        card, guess = self._pending  # type: ignore[misc]
+        prediction = card.prediction
+        if frame.problem:
+            self._cancel("The run stopped before the decision point")
+            return
+        if frame.step < prediction.steps or self.runner.running or not frame.fresh:
+            return
+        self._pending = None
+        self._note = card.graded(guess, frame.measured.get(prediction.metric, math.nan))
+
+    def pin(self) -> None:
+        sim = self.runner.sim
+        if self.pins.pin(sim.steps, sim.settings()) is None:
+            self._note = "Two runs are pinned: clear them to pin another."
+        self._show_pins()
+
+    def clear_pins(self) -> None:
+        self.pins.clear()
+        self._show_pins()
+
+    def _show_pins(self) -> None:
+        sim = self.runner.sim
+        labels = {n: sim.param[n].label for n in self.part.controls}
+        text = self.pins.describe(sim.settings(), labels)
+        self.pins_text.text = f'<div class="pins">Pinned: {html.escape(text)}</div>' if text else ""
+        self.pin_button.disabled = self.pins.full
+        self.clear_button.disabled = not self.pins.pins
+        if self.runner.frame is not None:
+            self._render_text(self.runner.frame)
+
+    def _script(self) -> io.StringIO:
+        """The "Download script" file: this sim, these settings, these readouts."""
+        from sims.export import script
+
+        sim = self.runner.sim
+        scenario_steps = [s.steps for s in sim.scenarios]
+        steps = sim.steps or (scenario_steps[0] if scenario_steps else 500)
+        text = script(type(sim), sim.settings(), self.part.readouts, steps, max(1, steps // 10))
+        return io.StringIO(text)
+
+    def address_pairs(self) -> list[tuple[str, Any]]:
+        """This sim's part of the page's address: every control, the speed, and the step
+        when paused past 0."""
+        sim = self.runner.sim
+        pairs = [(n, getattr(sim, n)) for n in self.part.controls]
+        pairs.append(("speed", self.runner.steps_per_frame))
+        if not self.runner.running and sim.steps > 0 and self.runner.problem is None:
+            pairs.append(("step", sim.steps))
+        return [(address.key(n, self.index, self.n_parts), v) for n, v in pairs]
+
+    def _address(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def _refresh_controls(self) -> None:
         label = "Pause" if self.runner.running else "Train"
@@ -263,6 +476,13 @@ class SimView:
         self._loss_backlog = delivery.history if reset else self._loss_backlog + delivery.history
         if reset or delivery.fresh or not self.runner.running:
             self._draw_loss(reset)
+            if self._pending is not None:
+                self._grade(frame)
+            if self._opening and frame.step >= self._opening and not self.runner.running:
+                self._note = (
+                    f"Opened at step {self._opening:,}: trained from step 0 with these settings."
+                )
+                self._opening = 0
             self._render_text(frame)
         self._refresh_controls()
 

@@ -1,0 +1,117 @@
+"""Predict, then run: one question of a sim's ``predictions``, answered before the run and graded
+by the sim at the decision point.
+
+The card only holds the student's answer and shows the grade; the ``SimView`` it belongs to sets
+the run up, trains it to the prediction's step and hands the measured value back.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import panel as pn
+
+from course.engine.components import LiveHTML
+from course.theme import prediction_style
+from sims.base import Metric, Prediction
+
+
+class PredictionCard:
+    """The question, the answer widget, "Lock in and run", and the verdict."""
+
+    def __init__(self, prediction: Prediction, metric: Metric, on_lock: Callable[[Any], None]):
+        self.prediction, self.metric = prediction, metric
+        if prediction.choices:
+            labels = [c.label for c in prediction.choices]
+            self.answer: pn.widgets.Widget = pn.widgets.RadioBoxGroup(
+                options=labels, value=labels[0], inline=False
+            )
+        else:
+            low, high, step = prediction.number  # type: ignore[misc]
+            self.answer = pn.widgets.FloatSlider(
+                name=f"Your guess: {metric.label}",
+                start=low,
+                end=high,
+                step=step,
+                value=round((low + high) / 2 / step) * step,
+                width=320,
+            )
+        self.button = pn.widgets.Button(
+            label="Lock in and run",
+            color="primary",
+            width=160,
+            description=f"Sets the run up and trains it to step {prediction.steps:,}",
+        )
+        self.button.on_click(lambda _: on_lock(self.guess()))
+        self.result = LiveHTML(sizing_mode="stretch_width", css_classes=["prediction-result"])
+
+    def guess(self) -> float:
+        if self.prediction.choices:
+            labels = [c.label for c in self.prediction.choices]
+            return float(labels.index(self.answer.value))
+        return float(self.answer.value)
+
+    def said(self, guess: float) -> str:
+        if self.prediction.choices:
+            return self.prediction.choices[int(guess)].label
+        return self.metric.format(guess)
+
+    def panel(self) -> pn.viewable.Viewable:
+        question = html.escape(self.prediction.question)
+        return pn.Column(
+            pn.pane.HTML(f"<b>Predict:</b> {question}", sizing_mode="stretch_width"),
+            self.answer,
+            self.button,
+            self.result,
+            sizing_mode="stretch_width",
+            css_classes=["prediction"],
+            name=self.prediction.name,
+        )
+
+    # -- what the view tells the card ----------------------------------------------------------
+
+    def locked(self, guess: float) -> None:
+        self.answer.disabled = True
+        self.button.disabled = True
+        self._show(
+            "waiting",
+            f"Locked in: “{self.said(guess)}”. Training to step {self.prediction.steps:,}; "
+            "watch the plots above.",
+        )
+
+    def graded(self, guess: float, measured: float) -> str:
+        """Show the verdict; returns it as one line for the sim's status line."""
+        right, happened = self.prediction.grade(guess, measured)
+        value = (
+            f"{self.metric.format(measured)}{' ' + self.metric.unit if self.metric.unit else ''}"
+        )
+        if self.prediction.choices:
+            what = f"{self.metric.label} = {value}: “{happened}”"
+        else:
+            what = f"{self.metric.label} = {value} (right within ±{self.prediction.tolerance:g})"
+        verdict = "Right" if right else "Not this time"
+        self._show(
+            "right" if right else "wrong",
+            f"<b>{verdict}.</b> You said “{html.escape(self.said(guess))}”; at step "
+            f"{self.prediction.steps:,} the sim measured {html.escape(what)}. "
+            f"{html.escape(self.prediction.why)}",
+            escape=False,
+        )
+        self._reopen()
+        return f"Prediction: {verdict.lower()} (you said {self.said(guess)}; measured {value})"
+
+    def cancelled(self, why: str) -> None:
+        self._show("cancelled", why)
+        self._reopen()
+
+    def _reopen(self) -> None:
+        self.answer.disabled = False
+        self.button.disabled = False
+
+    def _show(self, state: str, text: str, escape: bool = True) -> None:
+        body = html.escape(text) if escape else text
+        self.result.text = (
+            f'<div data-prediction="{state}" style="{prediction_style(state)}">{body}</div>'
+        )
