@@ -18,7 +18,17 @@ from models.encoders import mlp, standardise
 from models.losses import consistency_loss
 from models.metrics import cubic_fit_r2
 from sims import params as shared
-from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 
 
 class AgreementSim(Sim):
@@ -54,6 +64,50 @@ class AgreementSim(Sim):
             "the two codes of each scene come together and describe the hidden signal",
             steps=600,
             expect=(Expect("disagreement", "<=", 0.01), Expect("signal_r2", ">=", 0.85)),
+            seeds=(0, 1, 2),
+        ),
+    )
+    presets = (
+        Preset("watch-one-scene"),
+        Preset("what-the-codes-learned"),
+        Preset("nuisance-up", {"nuisance": 2.0}),
+        Preset("no-normaliser", {"normalise": False}),
+    )
+    predictions = (
+        Prediction(
+            "cloud-without-normaliser",
+            "With the normaliser off, how large will the cloud of codes be after 600 steps, "
+            "compared with its start?",
+            metric="spread_ratio",
+            steps=600,
+            why="Without the normaliser the cheapest way to make the two codes of every scene "
+            "agree is to shrink the whole cloud towards one point, and the loss cannot tell "
+            "that apart from learning the signal.",
+            answer=0,
+            choices=(
+                Choice("below 10% of its start", high=0.1),
+                Choice("between 10% and 50% of its start", 0.1, 0.5),
+                Choice("between 50% and 150%: about as large as at the start", 0.5, 1.5),
+                Choice("above 150%: larger than at the start", low=1.5),
+            ),
+            settings={"normalise": False},
+            seeds=(0, 1, 2),
+        ),
+        Prediction(
+            "signal-under-strong-nuisance",
+            "With the nuisance doubled to 2.0, how much of the hidden signal will code A carry "
+            "after 600 steps?",
+            metric="signal_r2",
+            steps=600,
+            why="One camera's nuisance is never seen by the other view, so it cannot help the "
+            "codes agree and training learns to ignore it, leaving the signal the views share.",
+            answer=2,
+            choices=(
+                Choice("little of it (R² below 0.3)", high=0.3),
+                Choice("some of it (R² between 0.3 and 0.7)", 0.3, 0.7),
+                Choice("most of it (R² 0.7 or more)", low=0.7),
+            ),
+            settings={"nuisance": 2.0},
             seeds=(0, 1, 2),
         ),
     )

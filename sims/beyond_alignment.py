@@ -35,7 +35,18 @@ from models.contrastive import (
 from models.encoders import mlp
 from models.metrics import lda_probe
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 from sims.contrastive_toy import arc_inputs
 
 RUNS = ("infonce", "direct")
@@ -152,6 +163,27 @@ class BeyondAlignmentSim(Sim):
                 Expect("unif_excess_direct", "<=", 0.03),
                 Expect("probe_direct", ">=", 0.75),
             ),
+            seeds=(0, 1, 2),
+        ),
+    )
+    presets = (Preset("take-infonce-apart"),)  # then λ = 0, then w = 0, then λ = 4
+    predictions = (
+        Prediction(
+            "uniformity-alone",
+            "With the alignment weight at 0, the direct run only spreads its codes round the "
+            "circle. Where will its probe be after 300 steps (the InfoNCE run reads 80 to 84%)?",
+            metric="probe_direct",
+            steps=300,
+            why="Nothing asks the two views of an item to land together any more, so the "
+            "encoder has no reason to ignore each view's noise, and the codes of one cluster "
+            "scatter round the circle.",
+            answer=0,
+            choices=(
+                Choice("below 65%, far under InfoNCE's", high=0.65),
+                Choice("between 65% and 75%", 0.65, 0.75),
+                Choice("75% or more, about as good as InfoNCE's", low=0.75),
+            ),
+            settings={"w_align": 0.0},
             seeds=(0, 1, 2),
         ),
     )

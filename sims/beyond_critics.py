@@ -31,7 +31,17 @@ from models.critics import BilinearCritic
 from models.encoders import mlp
 from models.mi_bounds import JointCritic, SeparableCritic, infonce
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+)
 from sims.contrastive_digits import N_HELD_OUT, RAW_PROBE, DigitHalves
 
 CRITICS = ("bilinear", "separable", "joint")
@@ -180,6 +190,26 @@ class BeyondCriticsSim(DigitHalves, Sim):
                 Expect("probe_bilinear_minus_joint", ">=", 0.008),
             ),
             seeds=(0, 1, 2),
+        ),
+    )
+    presets = (Preset("three-critics"),)
+    predictions = (
+        Prediction(
+            "the-most-flexible-critic",
+            "The joint MLP critic can score pairs in ways a bilinear u^T W v cannot. After 300 "
+            "steps, how will its held-out estimate compare with the bilinear critic's?",
+            metric="estimate_joint_minus_bilinear",
+            steps=300,
+            why="A joint network must learn from scratch that a pair matches, while a bilinear "
+            "critic is built around a dot product, so in a short run the bigger critic finds "
+            "less, not more.",
+            answer=0,
+            choices=(
+                Choice("lower, by more than 0.1 nats", high=-0.1),
+                Choice("within 0.1 nats of it", -0.1, 0.1),
+                Choice("higher, by more than 0.1 nats", low=0.1),
+            ),
+            seeds=(0, 1),
         ),
     )
     metrics: ClassVar[Mapping[str, Metric]] = _metrics()

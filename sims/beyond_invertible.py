@@ -41,7 +41,18 @@ from models.invertible import (
 )
 from models.metrics import procrustes
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 from sims.contrastive_digits import CODE_PROBE, N_HELD_OUT, N_SHOWN, RAW_PROBE, DigitHalves
 
 N_JACOBIAN = 64  # held-out digits at which the Jacobian's condition number is measured
@@ -116,6 +127,29 @@ class BeyondInvertibleSim(DigitHalves, Sim):
             ),
             settings={"adversarial": True},
             seeds=(0, 1, 2),
+        ),
+    )
+    presets = (
+        Preset("watch-the-estimate-climb"),
+        Preset("make-the-codes-hostile", {"adversarial": True}),
+    )
+    predictions = (
+        Prediction(
+            "an-estimate-over-a-constant",
+            "The encoders are invertible, so the true MI stays 7.17 nats at every step. Where "
+            "will the held-out InfoNCE estimate be after 100 steps?",
+            metric="estimate",
+            steps=100,
+            why="The estimate measures what the bilinear critic can see in the codes, not the "
+            "information they hold, so it climbs as training reshapes the codes, yet it can "
+            "never pass log K = log 128 ≈ 4.85 nats.",
+            answer=1,
+            choices=(
+                Choice("still near 0: there is no information to gain", high=0.5),
+                Choice("risen, but below log 128 ≈ 4.85 nats", 0.5, math.log(128)),
+                Choice("above 4.85 nats, on its way to the true 7.17", low=math.log(128)),
+            ),
+            seeds=(0, 1),
         ),
     )
     metrics: ClassVar[Mapping[str, Metric]] = {

@@ -15,7 +15,17 @@ import torch
 from models.encoders import mlp
 from models.losses import consistency_loss, effective_rank, spread, variance_floor_loss
 from sims import params as shared
-from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 from sims.data import cluster_inputs
 
 
@@ -62,6 +72,65 @@ class CollapseSim(Sim):
             steps=600,
             settings={"variance_floor": True},
             expect=(Expect("min_spread_over_floor", ">=", 0.9), Expect("disagreement", "<=", 0.1)),
+            seeds=(0, 1, 2),
+        ),
+    )
+    presets = (
+        Preset("collapse-on-purpose", {"variance_floor": False}),
+        Preset("variance-floor-on", {"variance_floor": True}),
+        Preset("weaken-the-guard", {"variance_floor": True}),
+        Preset("effective-rank", {"variance_floor": True}),
+    )
+    predictions = (
+        Prediction(
+            "spread-without-floor",
+            "With the variance floor off, where will the spread be after 400 steps?",
+            metric="spread_ratio",
+            steps=400,
+            why="Two views of an input agree perfectly when every input gets the same "
+            "embedding, and nothing in the loss charges for that, so training shrinks the "
+            "cloud towards a single point.",
+            answer=0,
+            choices=(
+                Choice("below 1% of its start", high=0.01),
+                Choice("between 1% and 50% of its start", 0.01, 0.5),
+                Choice("above 50% of its start", low=0.5),
+            ),
+            seeds=(0, 1, 2),
+        ),
+        Prediction(
+            "rank-with-floor",
+            "With the variance floor on, how many dimensions will the cloud really use after "
+            "600 steps (its effective rank)?",
+            metric="effective_rank",
+            steps=600,
+            why="The floor asks each dimension to be spread on its own but not to differ from "
+            "the other, so both can carry the same direction and the cloud flattens onto a line.",
+            answer=0,
+            choices=(
+                Choice("close to 1: the cloud is a line", high=1.25),
+                Choice("between 1.25 and 1.75", 1.25, 1.75),
+                Choice("close to 2: the cloud fills the plane", low=1.75),
+            ),
+            settings={"variance_floor": True},
+            seeds=(0, 1, 2),
+        ),
+        Prediction(
+            "weak-floor",
+            "With the floor on at a tenth of its weight (0.1), how close to the floor will the "
+            "least spread dimension be after 400 steps?",
+            metric="min_spread_over_floor",
+            steps=400,
+            why="Once the views agree closely the agreement term pulls only weakly towards a "
+            "smaller cloud, so even a tenth of the usual charge for falling below the floor is "
+            "enough to hold every dimension there.",
+            answer=2,
+            choices=(
+                Choice("far below it (under 0.1 of the floor): collapsed", high=0.1),
+                Choice("partway (0.1 to 0.8 of the floor)", 0.1, 0.8),
+                Choice("at the floor or above (0.8 of it or more)", low=0.8),
+            ),
+            settings={"variance_floor": True, "floor_weight": 0.1},
             seeds=(0, 1, 2),
         ),
     )

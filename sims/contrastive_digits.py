@@ -22,7 +22,18 @@ from models.contrastive import alignment, batch_info_nce, cmc_loss, normalise, u
 from models.encoders import mlp
 from models.metrics import lda_probe, procrustes
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 
 N_HELD_OUT = 500  # digits the encoders never train on; the probe is scored on them
 N_SHOWN = 300  # held-out digits drawn in the snapshot
@@ -102,6 +113,27 @@ class ContrastiveDigitsSim(DigitHalves, Sim):
             "top-half codes: a linear probe reads the digit, far better than untrained",
             steps=1500,
             expect=(Expect("probe_accuracy", ">=", 0.75), Expect("probe_gain", ">=", 0.15)),
+            seeds=(0, 1, 2),
+        ),
+    )
+    presets = (Preset("digits-without-augmentation", {"pixel_noise": 0.2}),)
+    predictions = (
+        Prediction(
+            "untrained-probe",
+            "Before any training, what share of held-out digits will a linear probe read "
+            "correctly from the random encoder's codes (chance is 10%)?",
+            metric="untrained_accuracy",
+            steps=1,
+            why="A random encoder squeezes the digits into a narrow cone of the sphere but "
+            "still sends different images to different codes, so a linear probe can read much "
+            "of the digit from them before any training.",
+            answer=2,
+            choices=(
+                Choice("about chance: below 20%", high=0.2),
+                Choice("between 20% and 45%", 0.2, 0.45),
+                Choice("between 45% and 70%", 0.45, 0.7),
+                Choice("above 70%, about as many as from the raw pixels", low=0.7),
+            ),
             seeds=(0, 1, 2),
         ),
     )

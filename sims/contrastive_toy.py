@@ -31,7 +31,18 @@ from models.contrastive import (
 from models.encoders import mlp
 from models.metrics import class_means, cluster_purity
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 
 
 def arc_inputs(
@@ -143,6 +154,47 @@ class ContrastiveToySim(Sim):
             steps=600,
             settings={"negatives": False},
             expect=(Expect("resultant_length", ">=", 0.99),),
+            seeds=(0, 1, 2),
+        ),
+    )
+    presets = (
+        Preset("switch-negatives-off", {"negatives": True}),
+        Preset("few-then-many-negatives", {"k": 3}),
+        Preset("temperature-down-then-up", {"tau": 0.01}),
+    )
+    predictions = (
+        Prediction(
+            "bound-with-three-negatives",
+            "With only 3 negatives per anchor, what will the held-out bound read after 300 steps?",
+            metric="bound",
+            steps=300,
+            why="With K = 4 candidates the loss can never fall below 0, so the bound log K − L "
+            "cannot pass log 4 = 1.39 nats, however much the two views share.",
+            answer=1,
+            choices=(
+                Choice("below 0.7 nats", high=0.7),
+                Choice("between 0.7 and 1.39 nats", 0.7, 1.39),
+                Choice("above 1.39 nats, about the 2 nats that 31 negatives reach", low=1.39),
+            ),
+            settings={"k": 3},
+            seeds=(0, 1, 2),
+        ),
+        Prediction(
+            "bound-at-high-temperature",
+            "With the temperature raised to τ = 1, what will the held-out bound read after 300 "
+            "steps (at τ = 0.05 it reaches about 2 nats)?",
+            metric="bound",
+            steps=300,
+            why="At τ = 1 two scores differ by at most 2, so even with the codes spread evenly "
+            "round the circle the positive cannot stand out among 32 candidates, and the loss "
+            "stays far above 0.",
+            answer=0,
+            choices=(
+                Choice("below 1 nat", high=1.0),
+                Choice("between 1 and 2 nats", 1.0, 2.0),
+                Choice("above 2 nats, as high as at τ = 0.05", low=2.0),
+            ),
+            settings={"tau": 1.0},
             seeds=(0, 1, 2),
         ),
     )

@@ -22,7 +22,17 @@ from models.imax import (
     two_view_gaussian_mi,
 )
 from sims import params as shared
-from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 
 SHOWN = 500  # points in the scatter at most
 
@@ -74,6 +84,31 @@ class ImaxGaussianSim(Sim):
                 Expect("imax", ">=", -0.02),
                 Expect("imax_theory", "<=", 0.01),
             ),
+            seeds=(0, 1, 2),
+        ),
+    )
+    presets = (
+        Preset("watch-the-samples-settle"),
+        Preset("drown-the-signal", {"signal": 0.1, "noise_a": 3.0, "noise_b": 3.0}),
+        Preset("move-the-noise", {"noise_a": 0.1, "noise_b": 0.7}),
+    )
+    predictions = (
+        Prediction(
+            "imax-when-the-noise-moves",
+            "With σ_A = 0.1 and σ_B = 0.7 instead of 0.5 each, where will the sample IMAX be "
+            "after 100 steps?",
+            metric="imax",
+            steps=100,
+            why="IMAX sees only var(a + b) = 4S² + σ_A² + σ_B² and var(a − b) = σ_A² + σ_B², so "
+            "moving noise from one view to the other with the same total leaves it where it "
+            "was, even though the pair now tells much more about s.",
+            answer=1,
+            choices=(
+                Choice("below 0.9 nats: lower than at the defaults", high=0.9),
+                Choice("between 0.9 and 1.3 nats: about the 1.1 of the defaults", 0.9, 1.3),
+                Choice("above 1.3 nats: higher than at the defaults", low=1.3),
+            ),
+            settings={"noise_a": 0.1, "noise_b": 0.7},
             seeds=(0, 1, 2),
         ),
     )

@@ -19,7 +19,17 @@ import torch
 from models.imax import BinocularModule, correlation, imax_objective
 from models.metrics import correlation_ratio, group_means
 from sims import params as shared
-from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 
 EVAL_SIZE = 300  # examples in the fixed set that is measured and drawn
 
@@ -109,6 +119,47 @@ class ImaxStereoSim(Sim):
             settings={"slant": 0.0},
             expect=(Expect("corr_ab", ">=", 0.97), Expect("disparity_r2", ">=", 0.95)),
             seeds=(0, 1),
+        ),
+    )
+    presets = (
+        Preset("learn-depth-then-collapse"),
+        Preset("flat-surfaces", {"slant": 0.0}),
+    )
+    predictions = (
+        Prediction(
+            "patches-that-share-no-dots",
+            "The two patches share no dots: how strongly will the two modules' outputs "
+            "correlate after 300 steps of IMAX?",
+            metric="corr_ab",
+            steps=300,
+            why="Depth is the one thing the two patches have in common, so the outputs can only "
+            "agree by both reporting the disparity, and IMAX rewards exactly that agreement.",
+            answer=2,
+            choices=(
+                Choice("hardly (below 0.3)", high=0.3),
+                Choice("partly (between 0.3 and 0.7)", 0.3, 0.7),
+                Choice("strongly (0.7 or more)", low=0.7),
+            ),
+            seeds=(0, 1),
+        ),
+        Prediction(
+            "naive-from-the-start",
+            "Trained with naive agreement (a − b)² from the start, where will the spread of the "
+            "outputs be after 150 steps?",
+            metric="spread_ratio",
+            steps=150,
+            why="A squared difference is smallest when both modules output one constant and "
+            "nothing in it rewards following the scene, so the outputs shrink towards a point, "
+            "while IMAX's ratio var(a + b) / var(a − b) gains nothing when both shrink.",
+            answer=0,
+            choices=(
+                Choice("below 5% of its start", high=0.05),
+                Choice("between 5% and 50% of its start", 0.05, 0.5),
+                Choice("between 50% and 150%: about as at the start", 0.5, 1.5),
+                Choice("above 150% of its start", low=1.5),
+            ),
+            settings={"naive": True},
+            seeds=(0, 1, 2),
         ),
     )
     metrics: ClassVar[Mapping[str, Metric]] = {

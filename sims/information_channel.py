@@ -25,7 +25,18 @@ from models.information import (
     z_channel_capacity,
 )
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 from sims.units import UNIT_KEY, InformationUnits, in_bits
 
 SYMMETRIC, Z = "symmetric", "Z-channel"
@@ -90,6 +101,27 @@ class ChannelSim(InformationUnits, Sim):
             steps=200,
             settings={"kind": SYMMETRIC, "symbols": 4, "error": 0.75},
             expect=(Expect("mi", "<=", 1e-9), Expect("mi", ">=", -1e-9)),
+        ),
+    )
+    presets = (Preset("fill-the-channel", {"kind": SYMMETRIC, "error": 0.1, "in_bits": True}),)
+    predictions = (
+        Prediction(
+            "a-quarter-intact",
+            "Four symbols, each arriving intact only 1 time in 4 and otherwise as one of the "
+            "other three at random (ε = 0.75): how much will the trained sender get through?",
+            metric="mi",
+            steps=200,
+            why="Whatever is sent, each of the four symbols is received with probability 1/4, "
+            "so the output is independent of the input and I(X;Y) = 0 however the sender "
+            "chooses.",
+            answer=0,
+            choices=(
+                Choice("nothing (below 0.01 bits)", high=0.01),
+                Choice("a little (0.01 to 0.5 bits)", 0.01, 0.5),
+                Choice("more than half a bit", low=0.5),
+            ),
+            settings={"kind": SYMMETRIC, "symbols": 4, "error": 0.75, "in_bits": True},
+            seeds=(0, 1, 2),
         ),
     )
     metrics: ClassVar[Mapping[str, Metric]] = {

@@ -18,7 +18,7 @@ import torch
 
 from models.information import cross_entropy, entropy, kl_divergence
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import Expect, History, Metric, Preset, Scenario, Sim, Verdict, to_numpy
 from sims.units import UNIT_KEY, InformationUnits, in_bits
 
 SOURCES: dict[str, tuple[float, ...]] = {
@@ -107,6 +107,13 @@ class EntropySim(InformationUnits, Sim):
                 Expect("entropy", "<=", 1.0 + 1e-9),
                 Expect("gap", "<=", 0.03),
             ),
+        ),
+    )
+    presets = (
+        Preset("meet-the-floor", {"source": "unfair coin"}),
+        Preset(
+            "make-an-outcome-impossible",
+            {"source": "custom", "in_bits": True, **{f"weight_{i}": 0.0 for i in range(3, 7)}},
         ),
     )
     metrics: ClassVar[Mapping[str, Metric]] = {

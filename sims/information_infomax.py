@@ -22,7 +22,18 @@ import torch
 
 from models.information import gaussian_channel_mi, gaussian_stage_mi
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 from sims.units import UNIT_KEY, InformationUnits, in_bits
 
 NONE, INVERTIBLE, PROJECTION = "none", "invertible map", "keep unit 1 only"
@@ -115,6 +126,27 @@ class InfoMaxSim(InformationUnits, Sim):
             steps=400,
             settings={"stage": INVERTIBLE},
             expect=(Expect("stage_change", "<=", 1e-6), Expect("projection_loss", ">=", 0.05)),
+            seeds=(0, 1, 2),
+        ),
+    )
+    presets = (Preset("redundancy-against-noise", {"correlation": 0.8, "noise": 0.1}),)
+    predictions = (
+        Prediction(
+            "units-under-noise",
+            "With the noise raised to σ = 1, where will the two units' weight vectors point "
+            "after 400 steps?",
+            metric="abs_cos",
+            steps=400,
+            why="Above the switch at σ = 0.671 the weak direction of the input is not worth a "
+            "unit's budget against that much noise, so both units take the strong direction "
+            "and their independent noises average out.",
+            answer=2,
+            choices=(
+                Choice("at right angles, splitting the input (|cos| below 0.3)", high=0.3),
+                Choice("at an angle in between (|cos| 0.3 to 0.9)", 0.3, 0.9),
+                Choice("along the same axis (|cos| above 0.9)", low=0.9),
+            ),
+            settings={"correlation": 0.8, "noise": 1.0},
             seeds=(0, 1, 2),
         ),
     )

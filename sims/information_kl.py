@@ -18,7 +18,18 @@ import param
 import torch
 
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 from sims.units import UNIT_KEY, InformationUnits, in_bits
 
 FORWARD, REVERSE = "forward KL(p ‖ q)", "reverse KL(q ‖ p)"
@@ -129,6 +140,30 @@ class KLSim(InformationUnits, Sim):
             steps=1500,
             settings={"gap": 0.0, "direction": REVERSE},
             expect=(Expect("kl_forward", "<=", 0.002), Expect("kl_reverse", "<=", 0.002)),
+        ),
+    )
+    presets = (
+        Preset("two-directions", {"direction": FORWARD}),
+        Preset("a-local-minimum", {"gap": 6.0, "direction": REVERSE}),
+    )
+    predictions = (
+        Prediction(
+            "reverse-kl-width",
+            "Minimising reverse KL with the humps 8 apart, how wide will the fitted Gaussian "
+            "be after 800 steps?",
+            metric="q_std",
+            steps=800,
+            why="Reverse KL averages over samples of q, so any mass q puts in the empty gap "
+            "between the humps is punished and the fit settles on one hump of width 1, paying "
+            "only ln 2 for ignoring the other.",
+            answer=0,
+            choices=(
+                Choice("about 1, the width of one hump", high=2.0),
+                Choice("between 2 and 3.5", 2.0, 3.5),
+                Choice("about 4, wide enough to cover both humps", low=3.5),
+            ),
+            settings={"direction": REVERSE},
+            seeds=(0, 1, 2),
         ),
     )
     metrics: ClassVar[Mapping[str, Metric]] = {

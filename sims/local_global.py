@@ -22,7 +22,18 @@ import torch.nn.functional as F
 
 from models import dim
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 from sims.contrastive_digits import DigitHalves, digits
 
 HIGHLIGHT = 0  # the held-out digit (index into the held-out set) whose score map is drawn
@@ -157,6 +168,49 @@ class LocalGlobalSim(DigitHalves, Sim):
             steps=300,
             expect=(Expect("probe_gain", ">=", 0.005), Expect("probe_accuracy", ">=", 0.9)),
             settings={"augment": False},
+            seeds=(0, 1, 2),
+        ),
+    )
+    presets = (
+        Preset("train-with-everything-on"),
+        Preset("switch-the-stabilisers-off", {"penalty": False, "clip": False}),
+        Preset("push-the-learning-rate", {"penalty": False, "clip": False, "lr": 0.05}),
+        Preset("one-clean-view", {"augment": False}),
+    )
+    predictions = (
+        Prediction(
+            "better-than-a-random-encoder",
+            "With every switch at its default, after 100 steps of training, how will the probe "
+            "on the global vector compare with the same probe on the untrained encoder?",
+            metric="probe_gain",
+            steps=100,
+            why="On these small digits a random convolutional encoder already sorts the digits "
+            "well, and matching the summary of one shifted, noisy copy to the patches of another "
+            "teaches it nothing a linear probe can use.",
+            answer=0,
+            choices=(
+                Choice("worse, by more than 1 point", high=-0.01),
+                Choice("within 1 point either way", -0.01, 0.01),
+                Choice("better, by more than 1 point", low=0.01),
+            ),
+            seeds=(0,),
+        ),
+        Prediction(
+            "stabilisers-at-the-top-learning-rate",
+            "At the top learning rate, 0.05, with the score penalty and the soft clip both on, "
+            "what will the spread of the held-out scores be after 50 steps?",
+            metric="score_std",
+            steps=50,
+            why="A step this large silences every unit of the local layer, so every digit gets "
+            "the same features and every score the same value, and a clip or a penalty on the "
+            "scores cannot bring dead units back.",
+            answer=0,
+            choices=(
+                Choice("below 0.001: every score the same", high=0.001),
+                Choice("between 0.001 and 1", 0.001, 1.0),
+                Choice("above 1: the scores still spread out", low=1.0),
+            ),
+            settings={"lr": 0.05},
             seeds=(0, 1, 2),
         ),
     )

@@ -31,7 +31,18 @@ from models.contrastive import cmc_loss, normalise
 from models.encoders import mlp
 from models.metrics import lda_probe, linear_fit_r2, procrustes
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 
 LABEL_DIM, NUISANCE_DIM, NOISE_DIM = 4, 4, 4  # the three parts of a scene, before the lift
 INPUT_DIM, HIDDEN = 24, 32  # each view's size, and the hidden units of each encoder
@@ -157,6 +168,28 @@ class ManyViewsDistanceSim(Sim):
                 Expect("bound_drop", ">=", 2.5),
                 Expect("peak_margin", ">=", 0.10),
             ),
+            seeds=(0, 1, 2),
+        ),
+    )
+    presets = (Preset("sweep-the-distance", {"code_dim": 4}),)
+    predictions = (
+        Prediction(
+            "best-distance",
+            "A sweep of three distances, 100 steps each: 0 (the views share the label and the "
+            "background), 0.5 (only the label) and 1 (nothing). Where will the probe read the "
+            "label best?",
+            metric="best_distance",
+            steps=3 * 100,
+            why="Views that share the loud background let the small codes match on it and keep "
+            "little of the label, views that share nothing leave nothing to match, and only at "
+            "0.5 is the label all that the two views have in common.",
+            answer=1,
+            choices=(
+                Choice("at 0: the more the views share, the better", high=0.25),
+                Choice("at 0.5: the views share the label and nothing else", 0.25, 0.75),
+                Choice("at 1: the views share nothing", low=0.75),
+            ),
+            settings={"points": 3, "steps_per_point": 100},
             seeds=(0, 1, 2),
         ),
     )

@@ -27,7 +27,18 @@ from models.encoders import mlp
 from models.metrics import lda_probe, procrustes
 from models.multiview import OBJECTIVES, multiview_loss, n_terms
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+    to_numpy,
+)
 
 FACTORS = ("all", "rest")  # short names, as in the metric keys
 FACTOR_NAMES = ("shared by all", "not seen by V1")  # as drawn on the grid
@@ -169,6 +180,31 @@ class ManyViewsGraphSim(Sim):
                 Expect("all_factor_min", ">=", 0.8),
                 Expect("rest_factor_min_others", ">=", 0.8),
             ),
+            seeds=(0, 1, 2),
+        ),
+    )
+
+    presets = (
+        Preset("anchor-on-one-view", {"objective": "core"}),
+        Preset("four-views", {"objective": "core", "views": 4}),
+        Preset("warm-the-temperature", {"objective": "full", "tau": 1.0}),
+    )
+    predictions = (
+        Prediction(
+            "core-view-hidden-factor",
+            "Under the core view, how well will the codes of V2 and V3 read the factor V1 "
+            "cannot see after 200 steps? Untrained, they read it about half the time.",
+            metric="rest_factor_min_others",
+            steps=200,
+            why="The core view scores V2 and V3 only against the codes of V1, which never sees "
+            "that factor, so carrying it only blurs those scores and training pushes it out.",
+            answer=0,
+            choices=(
+                Choice("near chance: below 35%", high=0.35),
+                Choice("between 35% and 65%, about as well as untrained", 0.35, 0.65),
+                Choice("above 65%: they keep it", low=0.65),
+            ),
+            settings={"objective": "core"},
             seeds=(0, 1, 2),
         ),
     )

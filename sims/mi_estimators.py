@@ -29,7 +29,17 @@ from models.mi_bounds import (
     smile,
 )
 from sims import params as shared
-from sims.base import Expect, History, Metric, Scenario, Sim, Verdict
+from sims.base import (
+    Choice,
+    Expect,
+    History,
+    Metric,
+    Prediction,
+    Preset,
+    Scenario,
+    Sim,
+    Verdict,
+)
 
 ESTIMATORS = ("nwj", "dv", "infonce", "smile")
 NAMES = {"nwj": "NWJ", "dv": "DV (MINE)", "infonce": "InfoNCE", "smile": "SMILE"}
@@ -120,6 +130,50 @@ class MIEstimatorsSim(Sim):
                 Expect("nwj_var_over_infonce_var", ">=", 10.0),
             ),
             seeds=(0, 1, 2),
+        ),
+    )
+    presets = (
+        Preset("climb-the-staircase"),
+        Preset("move-the-ceiling", {"batch_size": 16}),
+        Preset("loosen-smiles-clip"),  # a staircase run; the clip is dragged while it trains
+        Preset("give-the-critic-more-freedom", {"critic": "joint"}),
+    )
+    predictions = (
+        Prediction(
+            "infonce-at-ten-nats",
+            "With the true MI held at 10 nats and a batch of K = 64, where will InfoNCE's "
+            "smoothed estimate be after 300 steps?",
+            metric="infonce_smooth",
+            steps=300,
+            why="InfoNCE reads log K minus a loss that is never negative, so from a batch of 64 "
+            "it can never report more than log 64 ≈ 4.16 nats, however much information there is.",
+            answer=1,
+            choices=(
+                Choice("below 3 nats", high=3.0),
+                Choice("between 3 nats and log 64 ≈ 4.16 nats", 3.0, LOG_64),
+                Choice("between 4.16 and 8 nats", LOG_64, 8.0),
+                Choice("above 8 nats, close to the truth", low=8.0),
+            ),
+            settings={"staircase": False, "true_mi": 10.0},
+            seeds=(0, 1, 2),
+        ),
+        Prediction(
+            "nwj-against-infonce-noise",
+            "With the true MI held at 10 nats and K = 64, how many times larger than InfoNCE's "
+            "will NWJ's batch-to-batch variance be after 400 steps?",
+            metric="nwj_var_over_infonce_var",
+            steps=400,
+            why="NWJ averages an exponential of the critic over the mixed pairs, a mean ruled by "
+            "rare huge values whose variance grows exponentially with the true MI, while "
+            "InfoNCE's value is pinned just under log K.",
+            answer=2,
+            choices=(
+                Choice("about as noisy: under 3 times", high=3.0),
+                Choice("between 3 and 30 times", 3.0, 30.0),
+                Choice("more than 30 times", low=30.0),
+            ),
+            settings={"staircase": False, "true_mi": 10.0},
+            seeds=(0, 1),
         ),
     )
     metrics: ClassVar[Mapping[str, Metric]] = {

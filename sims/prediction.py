@@ -17,7 +17,7 @@ import torch
 from models.encoders import mlp
 from models.prediction import best_linear_predictor
 from sims import params as shared
-from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import Choice, Expect, Metric, Prediction, Preset, Scenario, Sim, Verdict, to_numpy
 
 
 def bar_loadings(n_bars: int, n_factors: int, generator: torch.Generator) -> torch.Tensor:
@@ -82,6 +82,30 @@ class PredictionSim(Sim):
             steps=300,
             settings={"force_collapse": True},
             expect=(Expect("error_over_mean", ">=", 0.95),),
+            seeds=(0, 1, 2),
+        ),
+    )
+    presets = (
+        Preset("blindfold-a-trained-encoder", {"seed": 0}),
+        Preset("squeeze-the-code", {"code_size": 1, "seed": 0}),
+    )
+    predictions = (
+        Prediction(
+            "blindfolded-error",
+            "With the encoder blindfolded from the start, how will its held-out error compare "
+            "with guessing the average, after 300 steps?",
+            metric="error_over_mean",
+            steps=300,
+            why="A constant code tells the predictor nothing about the input, so the best it "
+            "can learn is one guess for every input, the average of each hidden bar, whose "
+            "error is the average guess's own: no better and no worse.",
+            answer=1,
+            choices=(
+                Choice("clearly better (below 90% of it)", high=0.9),
+                Choice("about the same (90% to 110%)", 0.9, 1.1),
+                Choice("clearly worse (above 110%)", low=1.1),
+            ),
+            settings={"force_collapse": True},
             seeds=(0, 1, 2),
         ),
     )

@@ -19,7 +19,7 @@ from models.losses import effective_rank, spread
 from models.metrics import linear_fit_r2
 from models.prediction import cosine_prediction_loss, ema_update_
 from sims import params as shared
-from sims.base import Expect, Metric, Scenario, Sim, Verdict, to_numpy
+from sims.base import Choice, Expect, Metric, Prediction, Preset, Scenario, Sim, Verdict, to_numpy
 from sims.prediction import bar_inputs, bar_loadings
 
 
@@ -94,6 +94,48 @@ class PredictionEmbeddingSim(Sim):
             settings=GUARDED,
             expect=(Expect("spread_ratio", ">=", 0.2),),
             seeds=(0, 1, 2, 3, 4),
+        ),
+    )
+    presets = (
+        Preset("no-guardrail", {"seed": 0}),
+        Preset("let-weight-decay-win", GUARDED),
+    )
+    predictions = (
+        Prediction(
+            "stop-gradient-alone",
+            "With stop-gradient as the only guardrail, how much of its starting spread will "
+            "the embedding keep at step 1000?",
+            metric="spread_ratio",
+            steps=1000,
+            why="Stop-gradient keeps the target from moving towards the prediction, but without "
+            "a predictor head the embeddings still crowd into a narrow cone, losing most of "
+            "their spread while a probe can still read the factors.",
+            answer=0,
+            choices=(
+                Choice("under 40%: most of it is lost", high=0.4),
+                Choice("40% to 70%", 0.4, 0.7),
+                Choice("over 70%: it stays spread out", low=0.7),
+            ),
+            settings={"stop_gradient": True},
+            seeds=(0, 1, 2),
+        ),
+        Prediction(
+            "guardrails-against-weight-decay",
+            "With all three guardrails on and weight decay at 0.02, how much of its starting "
+            "spread will the embedding keep at step 1000?",
+            metric="spread_ratio",
+            steps=1000,
+            why="The guardrails make the spread-out solution stable but do not remove the "
+            "collapsed one, and weight decay this strong pulls the weights towards zero faster "
+            "than the prediction loss can hold the useful directions up.",
+            answer=0,
+            choices=(
+                Choice("almost none (under 5%)", high=0.05),
+                Choice("some (5% to 50%)", 0.05, 0.5),
+                Choice("most (over 50%), as without weight decay", low=0.5),
+            ),
+            settings={**GUARDED, "weight_decay": 0.02},
+            seeds=(0, 1, 2),
         ),
     )
     metrics: ClassVar[Mapping[str, Metric]] = {

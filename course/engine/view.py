@@ -95,6 +95,7 @@ class SimView:
         self._note = ""
         self._applying = False  # widgets being set from the sim, not by the student
         self._pending: tuple[PredictionCard, float] | None = None  # locked in, not yet graded
+        self._opening = 0  # the step the address opens the run at, until it gets there
         self.clock = FrameClock(self.inbox.ack)
 
         self.loss_source = ColumnDataSource({"step": [], "loss": []}, name=self._name("loss"))
@@ -110,8 +111,8 @@ class SimView:
         self._on_frame(self.runner.frame)  # type: ignore[arg-type]
         self.flush()
         pool.add(self.runner, connected=self._connected)
-        self._opening = step
         if step:
+            self._opening = step
             self.runner.train_to(step, rush=True)
             self._note = (
                 f"Opening at step {step:,}: training there from step 0 with these settings."
