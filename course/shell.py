@@ -80,8 +80,11 @@ def home_page(notice: str | None = None) -> list[Any]:
         pn.pane.Markdown(
             "Each chapter has the same shape: a question, a short lesson, a simulation with "
             "**Train**, **Step** and **Reset** (keys: Space, S, R), experiments to try, and a "
-            "*Go deeper* section for the maths. Settings can be put in the address, e.g. "
-            "`?chapter=collapse&variance_floor=true&seed=3`, so a class can share one run.",
+            "*Go deeper* section for the maths. Before a run you can predict what will happen "
+            "and let the sim grade you; you can pin a run to compare it with the next, and take "
+            "any run away as a Python script. The address always holds the page's settings, so "
+            "*Copy link* shares one run, e.g. `?chapter=collapse&variance_floor=true&seed=3`; "
+            "add `&step=300` to open it already trained to step 300.",
             sizing_mode="stretch_width",
         ),
     ]

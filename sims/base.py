@@ -46,12 +46,14 @@ class Expect:
 @dataclass(frozen=True)
 class Metric:
     """What one measured number means, for a readout: ``label`` in ``unit``, printed with
-    ``fmt``; ``doc`` is the tooltip a student reads (as a param's doc is)."""
+    ``fmt``; ``doc`` is the tooltip a student reads (as a param's doc is). A ``clock`` metric
+    (a time per step) is the one kind that differs between two runs of the same seed."""
 
     label: str
     unit: str = ""
     fmt: str = "{:.3f}"
     doc: str = ""
+    clock: bool = False  # a wall-clock reading, not a function of the seed
 
     def format(self, value: float | None) -> str:
         if value is None:
@@ -93,7 +95,7 @@ class Scenario:
 class Preset:
     """The setup of one experiment of a chapter's "What to try", applied in one click: every
     param back to its default, then ``settings``, then a reset. The lesson names it in its item
-    as ``[Set this up](preset:<name>)``."""
+    as ``<!-- preset: name -->``."""
 
     name: str
     settings: Mapping[str, Any] = field(default_factory=dict)

@@ -168,8 +168,9 @@ class CollapseSim(Sim):
         with torch.no_grad():
             self.start_spread = float(spread(self.encoder(self.x)).mean())
 
-    def views(self) -> tuple[torch.Tensor, torch.Tensor]:
-        g, x = self.generator, self.x
+    def views(self, g: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two noisy views of every input, from the training generator unless ``g`` is given."""
+        g, x = g or self.generator, self.x
         return (
             x + self.view_noise * torch.randn(x.shape, generator=g),
             x + self.view_noise * torch.randn(x.shape, generator=g),
@@ -187,7 +188,9 @@ class CollapseSim(Sim):
     @torch.no_grad()
     def measure(self) -> dict[str, float]:
         z = self.encoder(self.x)  # (N, dim)
-        v1, v2 = self.views()
+        # The same two views at every measurement, drawn apart from training's: measuring
+        # must not move the run (the page measures whenever a frame is due).
+        v1, v2 = self.views(torch.Generator().manual_seed(int(self.seed) + 1))
         z1, z2 = self.encoder(v1), self.encoder(v2)
         per_dim = spread(z)
         agree = float(consistency_loss(z1, z2))

@@ -274,6 +274,7 @@ class ManyViewsGraphSim(Sim):
             "{:.1f}",
             "wall-clock time of one training step (with the probe refresh when one falls due), "
             "averaged over the last 50 steps; grows with the number of pairs",
+            clock=True,
         ),
     }
 

@@ -154,6 +154,7 @@ def probe_line(part: Part, name: str, measured, key: str, text: str) -> None:
 class PushAndPull(Part):
     title = "Push and pull on the circle"
     sim = ContrastiveToySim
+    key = ("loss", "negatives", "k", "tau")
     controls = (
         "loss",
         "negatives",

@@ -44,6 +44,7 @@ def code_figure(title: str, size: int):
 class CoreOrFull(Part):
     title = "Core view or full graph"
     sim = ManyViewsGraphSim
+    key = ("objective", "views", "tau", "colour_factor")
     controls = (
         "objective",
         "views",

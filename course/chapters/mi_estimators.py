@@ -36,6 +36,7 @@ class MIEstimatorsChapter(Chapter):
     slug = "mi-estimators"
     order = 8
     sim = MIEstimatorsSim
+    key = ("critic", "true_mi", "batch_size", "staircase")
     controls = (
         "staircase",
         "true_mi",

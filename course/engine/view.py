@@ -31,6 +31,7 @@ from course.engine.pool import POOL, TrainerPool
 from course.engine.predict import PredictionCard
 from course.engine.runner import Frame, Runner
 from course.engine.settings import SPEEDS, sim_settings, speed_setting
+from sims import export
 from sims.base import Prediction
 
 LOSS_POINTS_PER_UPDATE = 50  # the loss curve keeps its shape without one point per step
@@ -186,7 +187,7 @@ class SimView:
         self.pins_text = LiveHTML(sizing_mode="stretch_width", css_classes=["pins"])
         self.download = pn.widgets.FileDownload(
             callback=self._script,
-            filename=f"{self.runner.sim.slug.replace('-', '_')}_run.py",
+            filename=export.filename(type(self.runner.sim)),
             label="Download script",
             color="default",
             width=150,
@@ -402,12 +403,10 @@ class SimView:
 
     def _script(self) -> io.StringIO:
         """The "Download script" file: this sim, these settings, these readouts."""
-        from sims.export import script
-
         sim = self.runner.sim
         scenario_steps = [s.steps for s in sim.scenarios]
         steps = sim.steps or (scenario_steps[0] if scenario_steps else 500)
-        text = script(type(sim), sim.settings(), self.part.readouts, steps, max(1, steps // 10))
+        text = export.script(type(sim), sim.settings(), self.part.readouts, steps, max(1, steps // 10))
         return io.StringIO(text)
 
     def address_pairs(self) -> list[tuple[str, Any]]:

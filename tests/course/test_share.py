@@ -3,6 +3,7 @@ driven by hand (the browser tests click the same things in Chromium)."""
 
 import math
 
+import panel as pn
 import pytest
 
 from course.chapters import chapters
@@ -168,3 +169,25 @@ def test_a_page_opened_at_a_step_trains_there_and_pauses():
     view.runner.running = view.runner.sim.steps < 37  # taken off the pool: train by hand
     run_out(view)
     assert view.runner.sim.steps == 37 and "Paused at step 37" in view.status.text
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: c.slug)
+def test_what_to_try_has_the_questions_then_a_set_up_button_per_experiment(chapter):
+    from course.shell import what_to_try
+
+    _, views = build(args(chapter=chapter.slug))
+    for view in views:
+        view.pool.remove(view.runner)
+    section = what_to_try(chapter.text(), views)
+    buttons = [
+        obj
+        for item in section
+        for obj in item.select(pn.widgets.Button)
+        if obj.label == "Set this up"
+    ]
+    _, items = chapter.text().experiments()
+    assert len(buttons) == len(items)
+    locks = [o for item in section for o in item.select(pn.widgets.Button) if "Lock in" in o.label]
+    assert len(locks) == sum(len(v.cards) for v in views) >= 2
+    buttons[-1].clicks += 1  # sets up the last experiment on its sim, at step 0
+    assert all(v.runner.sim.steps == 0 for v in views)
