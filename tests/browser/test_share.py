@@ -19,6 +19,10 @@ def query(page) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
 
 
+def notices(page) -> str:
+    return " ".join(page.locator(".notice").all_inner_texts())
+
+
 def step_shown(page, index=0) -> int:
     text = page.locator('td[data-key="step"]').nth(index).inner_text()
     return int(text.replace(",", "") or 0)
@@ -35,7 +39,7 @@ def test_the_address_follows_the_controls_and_reopens_them(course):
     link = course.url
     open_page(course, "?chapter=agreement")
     open_page(course, link[len(course.server) :])
-    wait_until(course, lambda: "Opened at step 2" in status_text(course), message="step 2 again")
+    wait_until(course, lambda: "Opened at step 2" in notices(course), message="step 2 again")
     assert step_shown(course) == 2
     assert course.locator("input[type=checkbox]").first.is_checked()
 
@@ -46,7 +50,7 @@ def test_a_link_with_a_step_opens_paused_there_and_an_absurd_step_is_capped(cour
     assert step_shown(course) == 150
     open_page(course, "?chapter=collapse&step=banana")
     course.locator("[data-state] + .notice").first.wait_for()
-    assert "ignored step='banana'" in " ".join(course.locator(".notice").all_inner_texts())
+    assert "ignored step='banana'" in notices(course)
 
 
 def test_lock_disables_and_hide_removes_a_control(course):
@@ -54,9 +58,11 @@ def test_lock_disables_and_hide_removes_a_control(course):
     box = course.locator("input[type=checkbox]").first
     box.wait_for()
     assert box.is_disabled()
-    assert course.get_by_text("Floor weight", exact=False).filter(visible=True).count() == 0
-    notices = " ".join(course.locator(".notice").all_inner_texts())
-    assert "Fixed by this link: Variance floor" in notices and "hide of 'nope'" in notices
+    controls = course.locator(".sim-controls").first
+    assert controls.get_by_text("Floor:").filter(visible=True).count() == 1
+    assert controls.get_by_text("Floor weight:").filter(visible=True).count() == 0
+    said = notices(course)
+    assert "Fixed by this link: Variance floor" in said and "hide of 'nope'" in said
 
 
 def test_more_settings_are_collapsed_until_opened(course):
@@ -107,7 +113,7 @@ def test_pin_keeps_a_ghost_and_clear_removes_it(course):
     wait_until(course, lambda: step_shown(course) >= 100, timeout=30, message="100 steps")
     course.get_by_role("button", name="Pause").click()
     wait_until(course, lambda: "Paused" in status_text(course), message="paused")
-    course.get_by_role("button", name="Pin").click()
+    course.get_by_role("button", name="Pin", exact=True).click()
     ghost = lambda: course.evaluate(READ, ["pin-a-0-loss", "step"]) or []  # noqa: E731
     wait_until(course, lambda: len(ghost()) > 0, message="the ghost")
     course.get_by_text("Pinned: A").wait_for()
