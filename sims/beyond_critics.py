@@ -196,10 +196,10 @@ class BeyondCriticsSim(DigitHalves, Sim):
     predictions = (
         Prediction(
             "the-most-flexible-critic",
-            "The joint MLP critic can score pairs in ways a bilinear u^T W v cannot. After 300 "
+            "The joint MLP critic can score pairs in ways a bilinear uᵀWv cannot. After 200 "
             "steps, how will its held-out estimate compare with the bilinear critic's?",
             metric="estimate_joint_minus_bilinear",
-            steps=300,
+            steps=200,
             why="A joint network must learn from scratch that a pair matches, while a bilinear "
             "critic is built around a dot product, so in a short run the bigger critic finds "
             "less, not more.",

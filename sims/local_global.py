@@ -180,18 +180,19 @@ class LocalGlobalSim(DigitHalves, Sim):
     predictions = (
         Prediction(
             "better-than-a-random-encoder",
-            "With every switch at its default, after 100 steps of training, how will the probe "
-            "on the global vector compare with the same probe on the untrained encoder?",
-            metric="probe_gain",
+            "On the untrained encoder, a linear probe reads 94% of held-out digits from the "
+            "global vector. With every switch at its default, where will it be after 100 steps "
+            "of training?",
+            metric="probe_accuracy",
             steps=100,
             why="On these small digits a random convolutional encoder already sorts the digits "
             "well, and matching the summary of one shifted, noisy copy to the patches of another "
             "teaches it nothing a linear probe can use.",
             answer=0,
             choices=(
-                Choice("worse, by more than 1 point", high=-0.01),
-                Choice("within 1 point either way", -0.01, 0.01),
-                Choice("better, by more than 1 point", low=0.01),
+                Choice("below 92%: training made it worse", high=0.92),
+                Choice("between 92% and 96%, about where it started", 0.92, 0.96),
+                Choice("96% or more: training made it better", low=0.96),
             ),
             seeds=(0,),
         ),
@@ -211,7 +212,7 @@ class LocalGlobalSim(DigitHalves, Sim):
                 Choice("above 1: the scores still spread out", low=1.0),
             ),
             settings={"lr": 0.05},
-            seeds=(0, 1, 2),
+            seeds=(0, 1),
         ),
     )
     metrics: ClassVar[Mapping[str, Metric]] = {

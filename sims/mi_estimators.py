@@ -155,14 +155,14 @@ class MIEstimatorsSim(Sim):
                 Choice("above 8 nats, close to the truth", low=8.0),
             ),
             settings={"staircase": False, "true_mi": 10.0},
-            seeds=(0, 1, 2),
+            seeds=(0, 1),
         ),
         Prediction(
             "nwj-against-infonce-noise",
             "With the true MI held at 10 nats and K = 64, how many times larger than InfoNCE's "
-            "will NWJ's batch-to-batch variance be after 400 steps?",
+            "will NWJ's batch-to-batch variance be after 300 steps?",
             metric="nwj_var_over_infonce_var",
-            steps=400,
+            steps=300,
             why="NWJ averages an exponential of the critic over the mixed pairs, a mean ruled by "
             "rare huge values whose variance grows exponentially with the true MI, while "
             "InfoNCE's value is pinned just under log K.",

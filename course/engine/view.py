@@ -406,7 +406,9 @@ class SimView:
         sim = self.runner.sim
         scenario_steps = [s.steps for s in sim.scenarios]
         steps = sim.steps or (scenario_steps[0] if scenario_steps else 500)
-        text = export.script(type(sim), sim.settings(), self.part.readouts, steps, max(1, steps // 10))
+        text = export.script(
+            type(sim), sim.settings(), self.part.readouts, steps, max(1, steps // 10)
+        )
         return io.StringIO(text)
 
     def address_pairs(self) -> list[tuple[str, Any]]:

@@ -2,6 +2,7 @@
 names: a page cannot ship a wrong answer. The same runs ``python -m sims check`` grades."""
 
 import math
+from itertools import pairwise
 
 import pytest
 
@@ -25,7 +26,7 @@ def test_a_prediction_is_well_formed(cls, prediction):
     assert prediction.metric in cls.metrics, "graded on a metric the sim does not declare"
     assert set(prediction.settings) <= set(cls.param), "settings the sim does not have"
     assert prediction.why.strip().endswith("."), "why is one full sentence"
-    for low, high in zip(prediction.choices, prediction.choices[1:]):
+    for low, high in pairwise(prediction.choices):
         assert low.high <= high.low, "choices overlap or are out of order"
 
 
