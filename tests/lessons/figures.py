@@ -1,9 +1,10 @@
-"""What every lesson-figure test shares: the lesson's text, as one line, and two checks.
+"""What every lesson-figure test shares: the lesson's text, as one line, and the checks.
 
 A lesson quotes a figure in a sentence; its test names that sentence (``quoted``) and the
 computation behind the figure: a closed form, or the sim trained on each seed the claim covers
-(``rounds_to`` for a figure the text prints to some decimals, a range for one it gives as a
-range). A figure that drifts from its measurement, or a sentence edited without its test,
+(``rounds_to`` for a figure the text prints to some decimals, ``spans`` for a range it gives
+as the seeds' ends, ``within`` for a range rounded outward because the figure drifts between
+machines). A figure that drifts from its measurement, or a sentence edited without its test,
 fails.
 """
 
@@ -39,6 +40,13 @@ def spans(values: Iterable[float], low: float, high: float, decimals: int) -> No
     the text quotes ("2.02 to 2.17") is the range the seeds give."""
     printed = [round(v, decimals) for v in values]
     assert min(printed) == pytest.approx(low) and max(printed) == pytest.approx(high), printed
+
+
+def within(values: Iterable[float], low: float, high: float) -> None:
+    """Every value lies in [low, high]: for a figure that drifts between machines, quoted as an
+    outward-rounded range ("between 0.04 and 0.25") rather than as the seeds' exact ends."""
+    values = list(values)
+    assert all(low <= v <= high for v in values), (low, high, values)
 
 
 def percent(values: Iterable[float]) -> list[float]:

@@ -15,7 +15,7 @@ import torch
 
 from sims.contrastive_digits import ContrastiveDigitsSim
 from sims.contrastive_toy import ContrastiveToySim
-from tests.lessons.figures import lesson, percent, quoted, spans
+from tests.lessons.figures import lesson, percent, quoted, spans, within
 
 SEEDS = (0, 1, 2)
 LESSON = lesson("contrastive")
@@ -112,13 +112,17 @@ def test_try_2_few_negatives_then_many():
 
 @pytest.mark.slow
 def test_try_3_temperature():
-    quoted(LESSON, "uniformity ends between $-1.42$ and $-0.90$ instead of about $-1.57$")
-    spans(toy_measure("uniformity", tau=0.01), -1.42, -0.90, 2)
+    # At tau = 0.01 a run hinges on a few nearest negatives: these drift between CPUs.
+    quoted(LESSON, "uniformity ends between $-1.5$ and $-0.9$ instead of about $-1.57$")
+    within(toy_measure("uniformity", tau=0.01), -1.5, -0.9)
     spans(toy_measure("uniformity"), -1.58, -1.57, 2)  # "about -1.57"
-    quoted(LESSON, "the collapse meter between 0.25 and 0.71")
-    spans(toy_measure("resultant_length", tau=0.01), 0.25, 0.71, 2)
-    quoted(LESSON, "the bound between 1.86 and 2.42 nats (seeds 0 to 2), no better than at")
-    spans(toy_measure("bound", tau=0.01), 1.86, 2.42, 2)
+    quoted(LESSON, "the collapse meter between 0.2 and 0.8")
+    within(toy_measure("resultant_length", tau=0.01), 0.2, 0.8)
+    quoted(LESSON, "the bound between 1.8 and 2.5 nats (seeds 0 to 2): a little higher than at")
+    cold = toy_measure("bound", tau=0.01)
+    within(cold, 1.8, 2.5)
+    warm = toy_measure("bound")  # tau = 0.05, the same 1,000 steps
+    assert all(0 < c - w < 0.5 for c, w in zip(cold, warm, strict=True)), (cold, warm)
     quoted(LESSON, "the codes spread evenly (uniformity $-1.56$), yet the bound stalls at 0.71")
     spans(toy_measure("uniformity", tau=1.0), -1.56, -1.56, 2)
     spans(toy_measure("bound", tau=1.0), 0.71, 0.74, 2)
@@ -126,15 +130,15 @@ def test_try_3_temperature():
 
 @pytest.mark.slow
 def test_go_deeper_binary_nce_and_triplet():
-    quoted(LESSON, "The alignment ends between 0.05 and 0.21 (seeds 0 to 2), four to twenty times")
+    quoted(LESSON, "The alignment ends between 0.05 and 0.3 (seeds 0 to 2), four to twenty times")
     nce, infonce = toy_measure("alignment", loss="nce"), toy_measure("alignment")
-    spans(nce, 0.05, 0.21, 2)
+    within(nce, 0.05, 0.3)  # binary NCE drifts between CPUs: a range rounded outward
     quoted(LESSON, "InfoNCE's 0.010 to 0.014")
     spans(infonce, 0.010, 0.014, 3)
     ratios = [a / b for a, b in zip(nce, infonce, strict=True)]
     assert all(3.5 <= r <= 20.5 for r in ratios), ratios
-    quoted(LESSON, "the bound between $-0.42$ and 1.04 nats, far below InfoNCE's")
-    spans(toy_measure("bound", loss="nce"), -0.42, 1.04, 2)
+    quoted(LESSON, "the bound between $-1$ and 1.1 nats, far below InfoNCE's")
+    within(toy_measure("bound", loss="nce"), -1.0, 1.1)
     quoted(LESSON, "The triplet loss does about as well as InfoNCE here")
     triplet = toy_measure("bound", loss="triplet")
     assert all(abs(t - b) < 0.1 for t, b in zip(triplet, toy_measure("bound"), strict=True))
@@ -143,19 +147,20 @@ def test_go_deeper_binary_nce_and_triplet():
 
 @pytest.mark.slow
 def test_try_4_memorising_without_augmentation():
-    quoted(LESSON, "the probe on the codes reads 82 to 84% (seeds 0 to 2), against 51 to 61%")
-    spans(percent(digits_measure("probe_accuracy")), 82, 84, 0)
+    # Probe accuracies and the bounds of 1,500-step runs drift between CPUs: ranges rounded out.
+    quoted(LESSON, "the probe on the codes reads between 81 and 85% (seeds 0 to 2), against 51 to")
+    within(percent(digits_measure("probe_accuracy")), 81, 85)
     spans(percent(digits_measure("untrained_accuracy")), 51, 61, 0)
     quoted(LESSON, "and 81 to 82% for the raw pixels")
     spans(percent(digits_measure("raw_accuracy")), 81, 82, 0)
-    quoted(LESSON, "the bound on 500 of the training digits (2.61 to 2.64 nats)")
-    spans(digits_measure("bound_train"), 2.61, 2.64, 2)
-    quoted(LESSON, "and on the held-out ones (2.26 to 2.34)")
-    spans(digits_measure("bound"), 2.26, 2.34, 2)
-    quoted(LESSON, "The bound on training digits climbs to 3.14 to 3.18")
-    spans(digits_measure("bound_train", phase=2), 3.14, 3.18, 2)
-    quoted(LESSON, "the held-out bound barely moves (2.31 to 2.39)")
-    spans(digits_measure("bound", phase=2), 2.31, 2.39, 2)
+    quoted(LESSON, "the bound on 500 of the training digits (between 2.6 and 2.7 nats)")
+    within(digits_measure("bound_train"), 2.6, 2.7)
+    quoted(LESSON, "and on the held-out ones (between 2.2 and 2.4)")
+    within(digits_measure("bound"), 2.2, 2.4)
+    quoted(LESSON, "The bound on training digits climbs to between 3.1 and 3.2")
+    within(digits_measure("bound_train", phase=2), 3.1, 3.2)
+    quoted(LESSON, "the held-out bound barely moves (between 2.3 and 2.4)")
+    within(digits_measure("bound", phase=2), 2.3, 2.4)
     quoted(LESSON, "and the probe falls to 70 to 72%")
     spans(percent(digits_measure("probe_accuracy", phase=2)), 70, 72, 0)
     quoted(LESSON, "each of their 1,297 training images")
@@ -164,11 +169,13 @@ def test_try_4_memorising_without_augmentation():
 
 @pytest.mark.slow
 def test_go_deeper_code_sizes():
-    quoted(LESSON, "with 2-number codes the probe reaches only 22 to 46%")
-    spans(percent(digits_measure("probe_accuracy", code_dim=2)), 22, 46, 0)
-    quoted(LESSON, "the probe on the 8-number codes reads 82 to 84% of the held-out digits")
-    quoted(LESSON, "With 32-number codes (*Code size* 32) the probe reaches 85 to 88%")
-    spans(percent(digits_measure("probe_accuracy", code_dim=32)), 85, 88, 0)
+    quoted(LESSON, "with 2-number codes the probe reaches only between 20 and 50%")
+    within(percent(digits_measure("probe_accuracy", code_dim=2)), 20, 50)
+    quoted(LESSON, "against 81 to 85% with eight numbers")
+    quoted(LESSON, "the probe on the 8-number codes reads between 81 and 85% of the held-out")
+    within(percent(digits_measure("probe_accuracy")), 81, 85)
+    quoted(LESSON, "With 32-number codes (*Code size* 32) the probe reaches between 84 and 90%")
+    within(percent(digits_measure("probe_accuracy", code_dim=32)), 84, 90)
     torch.set_num_threads(1)
     untrained = [ContrastiveDigitsSim(seed=s, code_dim=32).measure() for s in SEEDS]
     quoted(LESSON, "an untrained 32-number encoder already scores 78 to 82%")

@@ -16,7 +16,7 @@ import torch
 from models.imax import gaussian_imax, gaussian_info_about_signal, two_view_gaussian_mi
 from sims.imax_gaussian import ImaxGaussianSim
 from sims.imax_stereo import ImaxStereoSim
-from tests.lessons.figures import lesson, quoted, rounds_to
+from tests.lessons.figures import lesson, quoted, rounds_to, within
 
 LESSON = lesson("imax")
 
@@ -100,9 +100,9 @@ def test_try_4_learn_depth_then_collapse_it():
 
 @pytest.mark.slow
 def test_try_5_flat_surfaces():
-    quoted(LESSON, "(corr(A, B) 0.9996, and disparity explains 99.99% of the output)")
-    rounds_to([flat(0)["corr_ab"]], 0.9996, 4)
-    rounds_to([100 * flat(0)["disparity_r2"]], 99.99, 2)
+    quoted(LESSON, "(corr(A, B) above 0.999, and disparity explains over 99.9% of the output)")
+    within([flat(0)["corr_ab"]], 0.999, 1.0)  # its 4th decimal drifts between CPUs
+    within([100 * flat(0)["disparity_r2"]], 99.9, 100.0)
     quoted(LESSON, "corr(A, disparity) is only 0.87")
     rounds_to([flat(0)["corr_disparity"]], 0.87, 2)
     quoted(LESSON, "(corr(A, |disparity|) about −0.8)")
