@@ -315,6 +315,8 @@ class SimView:
             self.runner.publish()  # paused: redraw at once, so the change shows (e.g. a floor line)
         self._refresh_controls()
         self._address()
+        if self.pins.pins:
+            self._show_pins()  # what differs from the pinned runs changed
         if self.runner.frame is not None:
             self._render_text(self.runner.frame)
 
@@ -341,6 +343,8 @@ class SimView:
             self._applying = False
         labels = [sim.param[n].label for n in kept]
         self._note = note + (f" (kept as the link fixes them: {', '.join(labels)})" if kept else "")
+        if self.pins.pins:
+            self._show_pins()
         self._refresh_controls()
         self._address()
         if self.runner.frame is not None:
