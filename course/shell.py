@@ -197,8 +197,8 @@ def what_to_try(text: Text, views: list[SimView]) -> list[Any]:
     if cards:
         section.append(
             pn.pane.HTML(
-                "<h3>Predict, then run</h3><p>Answer first; the sim sets the run up, trains it "
-                "and grades your answer against what it measures.</p>",
+                "<h3>Predict, then run</h3><p>Pick an answer before you train: the sim sets "
+                "the run up, trains it and grades your answer against what it measures.</p>",
                 sizing_mode="stretch_width",
                 stylesheets=STYLESHEETS,
             )

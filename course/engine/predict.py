@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import Any
 
 import panel as pn
 
@@ -21,13 +20,26 @@ from sims.base import Metric, Prediction
 class PredictionCard:
     """The question, the answer widget, "Lock in and run", and the verdict."""
 
-    def __init__(self, prediction: Prediction, metric: Metric, on_lock: Callable[[Any], None]):
-        self.prediction, self.metric = prediction, metric
+    def __init__(
+        self,
+        prediction: Prediction,
+        metric: Metric,
+        on_lock: Callable[[float], None],
+        where: str = "",
+    ) -> None:
+        self.prediction, self.metric, self.where = prediction, metric, where
+        tip = (
+            f"Lock this answer in: the sim sets the run up and trains to step {prediction.steps:,}"
+        )
         if prediction.choices:
-            labels = [c.label for c in prediction.choices]
-            self.answer: pn.widgets.Widget = pn.widgets.RadioBoxGroup(
-                options=labels, value=labels[0], inline=False
-            )
+            # One button per answer, none chosen beforehand: a preselected answer is a hint.
+            self.buttons = [
+                pn.widgets.Button(label=c.label, description=tip, sizing_mode="stretch_width")
+                for c in prediction.choices
+            ]
+            for i, button in enumerate(self.buttons):
+                button.on_click(lambda _, i=i: on_lock(float(i)))
+            self.answer: pn.widgets.Widget | None = None
         else:
             low, high, step = prediction.number  # type: ignore[misc]
             self.answer = pn.widgets.FloatSlider(
@@ -38,20 +50,10 @@ class PredictionCard:
                 value=round((low + high) / 2 / step) * step,
                 width=320,
             )
-        self.button = pn.widgets.Button(
-            label="Lock in and run",
-            color="primary",
-            width=160,
-            description=f"Sets the run up and trains it to step {prediction.steps:,}",
-        )
-        self.button.on_click(lambda _: on_lock(self.guess()))
+            lock = pn.widgets.Button(label="Lock in and run", color="primary", description=tip)
+            lock.on_click(lambda _: on_lock(float(self.answer.value)))  # type: ignore[union-attr]
+            self.buttons = [lock]
         self.result = LiveHTML(sizing_mode="stretch_width", css_classes=["prediction-result"])
-
-    def guess(self) -> float:
-        if self.prediction.choices:
-            labels = [c.label for c in self.prediction.choices]
-            return float(labels.index(self.answer.value))
-        return float(self.answer.value)
 
     def said(self, guess: float) -> str:
         if self.prediction.choices:
@@ -60,10 +62,12 @@ class PredictionCard:
 
     def panel(self) -> pn.viewable.Viewable:
         question = html.escape(self.prediction.question)
+        where = f" <i>({html.escape(self.where)})</i>" if self.where else ""
+        answer = [self.answer] if self.answer is not None else []
         return pn.Column(
-            pn.pane.HTML(f"<b>Predict:</b> {question}", sizing_mode="stretch_width"),
-            self.answer,
-            self.button,
+            pn.pane.HTML(f"<b>Predict{where}:</b> {question}", sizing_mode="stretch_width"),
+            *answer,
+            pn.Column(*self.buttons, max_width=520, sizing_mode="stretch_width"),
             self.result,
             sizing_mode="stretch_width",
             css_classes=["prediction"],
@@ -73,8 +77,12 @@ class PredictionCard:
     # -- what the view tells the card ----------------------------------------------------------
 
     def locked(self, guess: float) -> None:
-        self.answer.disabled = True
-        self.button.disabled = True
+        for i, button in enumerate(self.buttons):
+            button.disabled = True
+            chosen = not self.prediction.choices or i == int(guess)
+            button.color = "primary" if chosen else "default"
+        if self.answer is not None:
+            self.answer.disabled = True
         self._show(
             "waiting",
             f"Locked in: “{self.said(guess)}”. Training to step {self.prediction.steps:,}; "
@@ -107,8 +115,10 @@ class PredictionCard:
         self._reopen()
 
     def _reopen(self) -> None:
-        self.answer.disabled = False
-        self.button.disabled = False
+        for button in self.buttons:
+            button.disabled = False
+        if self.answer is not None:
+            self.answer.disabled = False
 
     def _show(self, state: str, text: str, escape: bool = True) -> None:
         body = html.escape(text) if escape else text

@@ -105,7 +105,9 @@ class SimView:
         self.pins = Pins(self.figures, curves, prefix=f"{index}-")
         self._build_widgets()
         self.cards = {
-            p.name: PredictionCard(p, part.sim.metrics[p.metric], partial(self.predict, p))
+            p.name: PredictionCard(
+                p, part.sim.metrics[p.metric], partial(self.predict, p), where=part.title
+            )
             for p in part.sim.predictions
         }
         self.runner.on_frame = self._on_frame

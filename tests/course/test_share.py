@@ -106,13 +106,14 @@ def test_the_page_grades_a_prediction_with_the_value_the_sim_measures(chapter, p
         if prediction.choices
         else prediction.answer + 10 * prediction.tolerance
     )
-    card.button.clicks += 1  # the default answer, whichever it is
-    assert "Locked in" in card.result.text and card.button.disabled
+    card.buttons[0].clicks += 1  # the first answer (or the slider's), whichever it is
+    assert "Locked in" in card.result.text and all(b.disabled for b in card.buttons)
     run_out(view)
     measured = prediction_run(view.part.sim, prediction, prediction.seeds[0])
     assert view.runner.sim.steps == prediction.steps
-    assert view.runner.sim.measure()[prediction.metric] == measured
-    assert "the sim measured" in card.result.text and not card.button.disabled
+    # LAPACK may round a last bit by buffer alignment (a probe fit); a changed run differs by more
+    assert math.isclose(view.runner.sim.measure()[prediction.metric], measured, rel_tol=1e-9)
+    assert "the sim measured" in card.result.text and not card.buttons[0].disabled
     assert "Prediction:" in view.status.text
 
     view.predict(prediction, float(prediction.answer))
@@ -130,7 +131,7 @@ def test_changing_the_setup_before_the_decision_point_cancels_the_prediction():
     view.runner.advance(budget=math.inf)
     view.reset()
     card = view.cards[prediction.name]
-    assert 'data-prediction="cancelled"' in card.result.text and not card.button.disabled
+    assert 'data-prediction="cancelled"' in card.result.text and not card.buttons[0].disabled
 
 
 def test_pins_keep_two_runs_as_ghosts_labelled_by_what_differs():
@@ -187,7 +188,8 @@ def test_what_to_try_has_the_questions_then_a_set_up_button_per_experiment(chapt
     ]
     _, items = chapter.text().experiments()
     assert len(buttons) == len(items)
-    locks = [o for item in section for o in item.select(pn.widgets.Button) if "Lock in" in o.label]
-    assert len(locks) == sum(len(v.cards) for v in views) >= 2
+    answers = {id(b) for v in views for card in v.cards.values() for b in card.buttons}
+    shown = {id(o) for item in section for o in item.select(pn.widgets.Button)}
+    assert answers <= shown and sum(len(v.cards) for v in views) >= 2
     buttons[-1].clicks += 1  # sets up the last experiment on its sim, at step 0
     assert all(v.runner.sim.steps == 0 for v in views)

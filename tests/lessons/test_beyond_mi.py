@@ -1,7 +1,8 @@
 """Every figure the beyond-mi lesson quotes, recomputed (see ``tests/lessons/figures.py``).
 
 The three sims are trained on seeds 0 to 2, the seeds their scenarios cover; a figure the text
-gives as a range is checked as that range, to the decimals it is printed with.
+gives as a range is checked as that range, to the decimals it is printed with, and a range it
+gives as "between X and Y" (a figure that drifts between machines) only has to hold every seed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from models.contrastive import uniformity, uniformity_circle_limit, uniformity_e
 from sims.beyond_alignment import BeyondAlignmentSim
 from sims.beyond_critics import CRITICS, BeyondCriticsSim
 from sims.beyond_invertible import BeyondInvertibleSim
-from tests.lessons.figures import lesson, percent, quoted, rounds_to, spans
+from tests.lessons.figures import lesson, percent, quoted, rounds_to, spans, within
 
 SEEDS = (0, 1, 2)
 LESSON = lesson("beyond-mi")
@@ -88,39 +89,47 @@ def test_try_1_the_estimate_climbs_over_a_constant():
 
 @pytest.mark.slow
 def test_try_2_an_adversary_keeps_every_nat():
-    quoted(LESSON, "the probe falls to 43 to 49%, 31 to 40 points below the plain run")
+    quoted(LESSON, "the probe falls to between 40 and 70%, between 15 and 45 points below")
     hostile = invertible("probe_accuracy", adversarial=True)
-    spans(percent(hostile), 43, 49, 0)
+    within(percent(hostile), 40, 70)
     gaps = [p - h for p, h in zip(invertible("probe_accuracy"), hostile, strict=True)]
-    spans(percent(gaps), 31, 40, 0)
+    within(percent(gaps), 15, 45)
     assert max(invertible("reconstruction_error", adversarial=True)) < 1e-12
-    quoted(LESSON, "the condition number climbs to between $10^4$ and $10^5$")
-    assert all(1e4 <= c <= 1e5 for c in invertible("condition_number", adversarial=True))
-    quoted(LESSON, "already loses $2.5$ to $6.7 \\times 10^{-5}$ at step 400 (seeds 0 to 2)")
-    spans(
-        [1e5 * e for e in invertible("reconstruction_error_float32", adversarial=True)], 2.5, 6.7, 1
+    quoted(LESSON, "the condition number climbs to between $10^3$ and $10^5$")
+    within(invertible("condition_number", adversarial=True), 1e3, 1e5)
+    quoted(
+        LESSON,
+        "loses between $2 \\times 10^{-5}$ and $1.1 \\times 10^{-4}$ at step 400 (seeds 0 to 2)",
     )
-    quoted(LESSON, "ten times the plain run's $1.3$ to $4.9 \\times 10^{-6}$")
-    spans([1e6 * e for e in invertible("reconstruction_error_float32")], 1.3, 4.9, 1)
+    hostile32 = invertible("reconstruction_error_float32", adversarial=True)
+    within(hostile32, 2e-5, 1.1e-4)
+    quoted(LESSON, "between 5 and 30 times the plain run's $10^{-6}$ to $6 \\times 10^{-6}$")
+    plain32 = invertible("reconstruction_error_float32")
+    within(plain32, 1e-6, 6e-6)
+    within([h / p for h, p in zip(hostile32, plain32, strict=True)], 5, 30)
 
 
 @pytest.mark.slow
 def test_try_3_three_critics():
-    quoted(LESSON, "1.73 to 1.87 nats on held-out digits, against 1.97 to 2.04 for the separable")
-    spans(critics("estimate_joint"), 1.73, 1.87, 2)
-    spans(critics("estimate_separable"), 1.97, 2.04, 2)
-    quoted(LESSON, "and 2.09 to 2.13 for the bilinear")
-    spans(critics("estimate_bilinear"), 2.09, 2.13, 2)
-    quoted(LESSON, "The probes land within 1 to 5 points of each other (78 to 83%)")
-    spans(percent(critics("probe_spread")), 1, 5, 0)
+    quoted(LESSON, "reports the *least*: between 1.7 and 1.9 nats on held-out digits")
+    joint, separable = critics("estimate_joint"), critics("estimate_separable")
+    within(joint, 1.7, 1.9)
+    quoted(LESSON, "against between 1.95 and 2.05 for the separable")
+    within(separable, 1.95, 2.05)
+    quoted(LESSON, "and between 2.05 and 2.15 for the bilinear")
+    bilinear = critics("estimate_bilinear")
+    within(bilinear, 2.05, 2.15)
+    assert all(j < s < b for j, s, b in zip(joint, separable, bilinear, strict=True))
+    quoted(LESSON, "The probes land within 6 points of each other (78 to 83%)")
+    assert max(critics("probe_spread")) <= 0.06
     probes = [v for c in CRITICS for v in critics(f"probe_{c}")]
     spans(percent(probes), 78, 83, 0)
-    quoted(LESSON, "above the untrained encoders' 72 to 74% but within 4 points of the 81 to 82%")
+    quoted(LESSON, "above the untrained encoders' 72 to 74% but within 5 points of the 81 to 82%")
     spans(percent(critics("untrained_accuracy")), 72, 74, 0)
     spans(percent(critics("raw_accuracy")), 81, 82, 0)
     for c in CRITICS:
         raw = critics("raw_accuracy")
-        assert all(abs(p - r) <= 0.04 for p, r in zip(critics(f"probe_{c}"), raw, strict=True))
+        assert all(abs(p - r) <= 0.05 for p, r in zip(critics(f"probe_{c}"), raw, strict=True))
 
 
 @pytest.mark.slow
@@ -133,16 +142,17 @@ def test_try_4_infonce_taken_apart():
     spans(percent(aligned("probe_infonce") + aligned("probe_direct")), 81, 85, 0)
     quoted(LESSON, "uniformity rises to 0 (above $-0.002$)")
     assert min(aligned("unif_direct", lam=0.0)) > -0.002
-    quoted(LESSON, "the codes spread as well as ever (uniformity $-1.57$ to $-1.58$)")
-    spans(aligned("unif_direct", w_align=0.0), -1.58, -1.57, 2)
-    quoted(LESSON, "alignment is 8 to 11 times InfoNCE's, and the probe falls by 23 to 28 points")
-    spans(aligned("align_ratio", w_align=0.0), 8, 11, 0)
+    quoted(LESSON, "the codes spread as well as ever (uniformity between $-1.59$ and $-1.56$)")
+    within(aligned("unif_direct", w_align=0.0), -1.59, -1.56)
+    quoted(LESSON, "alignment is between 7 and 16 times InfoNCE's")
+    within(aligned("align_ratio", w_align=0.0), 7, 16)
+    quoted(LESSON, "and the probe falls by between 20 and 50 points")
     drops = [
         a - b
         for a, b in zip(
             aligned("probe_infonce", w_align=0.0), aligned("probe_direct", w_align=0.0), strict=True
         )
     ]
-    spans(percent(drops), 23, 28, 0)
+    within(percent(drops), 20, 50)
     quoted(LESSON, "the codes end within 0.025 of the evenly spaced value")
     assert max(aligned("unif_excess_direct", lam=4.0)) < 0.025

@@ -1,7 +1,9 @@
 """Every figure the local-global lesson quotes, recomputed (see ``tests/lessons/figures.py``).
 
-The sim is trained for 300 steps on seeds 0 to 2, the seeds its scenarios cover; a figure the
-text gives as a range is checked as that range, to the decimals it is printed with.
+The sim is trained for 300 steps (400 at the top learning rate) on seeds 0 to 2, the seeds its
+scenarios cover; a figure the text gives as a range is checked as that range, to the decimals it
+is printed with, and a range it gives as "between X and Y" (a figure that drifts between
+machines) only has to hold every seed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pytest
 import torch
 
 from sims.local_global import LocalGlobalSim
-from tests.lessons.figures import lesson, percent, quoted, rounds_to, spans
+from tests.lessons.figures import lesson, percent, quoted, rounds_to, spans, within
 
 SEEDS = (0, 1, 2)
 LESSON = lesson("local-global")
@@ -21,10 +23,10 @@ OFF = {"penalty": False, "clip": False}
 
 
 @cache
-def trained(seed: int, **settings) -> tuple[dict, LocalGlobalSim]:
+def trained(seed: int, steps: int = 300, **settings) -> tuple[dict, LocalGlobalSim]:
     torch.set_num_threads(1)
     sim = LocalGlobalSim(seed=seed, **settings)
-    sim.run(300)
+    sim.run(steps)
     return sim.measure(), sim
 
 
@@ -40,27 +42,31 @@ def test_the_candidates_and_the_ceiling():
 
 @pytest.mark.slow
 def test_try_1_everything_on():
-    quoted(LESSON, "at most 6 to 10 in size (seeds 0 to 2), far inside the clip of 20")
-    spans(measured("neg_abs_max"), 6, 10, 0)
+    quoted(
+        LESSON, "the largest is between 5 and 10 in size (seeds 0 to 2), far inside the clip of 20"
+    )
+    within(measured("neg_abs_max"), 5, 10)
     assert LocalGlobalSim().clip_c == 20
     quoted(LESSON, "nothing reaches it")
     assert all(v == 0 for v in measured("near_clip"))
-    quoted(LESSON, "The bound on held-out digits reads only 0.90 to 1.12 of its 6.21-nat ceiling")
-    spans(measured("bound"), 0.90, 1.12, 2)
-    quoted(LESSON, "the probe ends at 86 to 90%, 4 to 7 points *below* the untrained encoder's")
-    spans(percent(measured("probe_accuracy")), 86, 90, 0)
-    spans(percent(-g for g in measured("probe_gain")), 4, 7, 0)
+    quoted(LESSON, "The bound on held-out digits reads only between 0.8 and 1.2 of its 6.21-nat")
+    within(measured("bound"), 0.8, 1.2)
+    quoted(
+        LESSON, "the probe ends between 85 and 92%, between 2 and 10 points *below* the untrained"
+    )
+    within(percent(measured("probe_accuracy")), 85, 92)
+    within(percent(-g for g in measured("probe_gain")), 2, 10)
     quoted(LESSON, "the untrained encoder's 90 to 94%")
     spans(percent(measured("untrained_accuracy")), 90, 94, 0)
 
 
 @pytest.mark.slow
 def test_try_2_no_stabilisers():
-    quoted(LESSON, "the largest negative reaches 28 to 29 and their spread grows from 1.3 to 1.6")
-    spans(measured("neg_abs_max", **OFF), 28, 29, 0)
-    spans(measured("score_std"), 1.3, 1.6, 1)
-    quoted(LESSON, "to 3.1 to 3.7")
-    spans(measured("score_std", **OFF), 3.1, 3.7, 1)
+    quoted(LESSON, "the largest negative grows to between 25 and 35, and their spread from")
+    within(measured("neg_abs_max", **OFF), 25, 35)
+    quoted(LESSON, "their spread from between 1.2 and 1.7 to between 3 and 4")
+    within(measured("score_std"), 1.2, 1.7)
+    within(measured("score_std", **OFF), 3, 4)
     quoted(LESSON, "They do not run away")
     assert max(measured("neg_abs_max", **OFF)) < 100
     for seed in SEEDS:
@@ -71,23 +77,25 @@ def test_try_2_no_stabilisers():
 
 @pytest.mark.slow
 def test_try_3_the_top_learning_rate_kills_the_encoder_either_way():
-    quoted(LESSON, "Within 300 steps the status line says *collapsed*")
+    quoted(LESSON, "Within 400 steps the status line says *collapsed*")
     for settings in (OFF, {}):
         for seed in SEEDS:
-            measures, sim = trained(seed, lr=0.05, **settings)
+            measures, sim = trained(seed, 400, lr=0.05, **settings)
             assert sim.verdict(measures).state == "collapsed", (settings, seed)
     quoted(LESSON, "the probe drops to chance (7 to 9%, for 10 digits)")
-    spans(percent(measured("probe_accuracy", lr=0.05, **OFF)), 7, 9, 0)
+    probes = [trained(seed, 400, lr=0.05, **OFF)[0]["probe_accuracy"] for seed in SEEDS]
+    spans(percent(probes), 7, 9, 0)
     quoted(LESSON, "With both stabilisers on it collapses just the same")
 
 
 @pytest.mark.slow
 def test_try_4_one_clean_view():
-    quoted(LESSON, "The game gets easier (the bound reads 1.39 to 1.60)")
-    spans(measured("bound", augment=False), 1.39, 1.60, 2)
-    quoted(LESSON, "the probe now ends at 93 to 95%, slightly *above* the untrained encoder, by 1")
-    spans(percent(measured("probe_accuracy", augment=False)), 93, 95, 0)
-    spans(percent(measured("probe_gain", augment=False)), 1, 2, 0)
+    quoted(LESSON, "The game gets easier (the bound reads between 1.3 and 1.7)")
+    within(measured("bound", augment=False), 1.3, 1.7)
+    quoted(LESSON, "the probe now ends between 92 and 97%, slightly *above* the untrained encoder")
+    within(percent(measured("probe_accuracy", augment=False)), 92, 97)
+    quoted(LESSON, "by between 1 and 3 points")
+    within(percent(measured("probe_gain", augment=False)), 1, 3)
     quoted(
         LESSON, "a random convolutional encoder is already a strong feature extractor (90 to 94%"
     )
