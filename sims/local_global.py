@@ -158,7 +158,7 @@ class LocalGlobalSim(DigitHalves, Sim):
         ),
         Scenario(
             "the top learning rate without stabilisers: the encoder dies, every score the same",
-            steps=300,
+            steps=400,
             expect=(Expect("score_std", "<=", 1e-3), Expect("probe_accuracy", "<=", 0.15)),
             settings={"lr": 0.05, "penalty": False, "clip": False},
             seeds=(0, 1, 2),

@@ -1,9 +1,9 @@
 """Pinned runs: a run's curves kept as grey ghosts on the same plots, to hold it against the next.
 
 Every curve over training steps (the loss, and each source of a part with a ``step`` column)
-gets two ghost renderers when the page is built, empty and drawn under the live curve; pinning
-copies the curves' current data into the next free ghost. Nothing is added to a figure later,
-so pinning never makes Bokeh lay the page out again.
+gets a ghost renderer, drawn under the live curve, for each of two slots; a slot's ghosts are
+made at its first pin (a page that never pins pays nothing for them), and pinning copies the
+curves' current data into them.
 """
 
 from __future__ import annotations
@@ -33,21 +33,24 @@ class Pins:
 
     def __init__(self, figures: Sequence[Any], curves: Sequence[ColumnDataSource], prefix: str):
         self.pins: list[Pin] = []
+        self.prefix = prefix
         self._ghosts: dict[str, list[_Ghost]] = {slot: [] for slot in SLOTS}
         names = {id(source) for source in curves}
-        plots = {id(p): p for f in figures for p in f.select({"type": Plot})}  # layouts hold plots
-        for fig in plots.values():
-            live = [
-                r
-                for r in fig.renderers
-                if isinstance(r, GlyphRenderer) and id(r.data_source) in names
-            ]
-            ghosts = []
-            for renderer in live:
-                for slot in SLOTS:
-                    ghosts.append(self._ghost(fig, renderer, slot, prefix))
-            if ghosts:
-                fig.renderers = [*ghosts, *fig.renderers]  # under the live curves
+        plots = [
+            p for f in figures for p in ([f] if isinstance(f, Plot) else f.select({"type": Plot}))
+        ]
+        self._curves = [  # (plot, live renderer): where the ghosts go once a run is pinned
+            (plot, r)
+            for plot in plots
+            for r in plot.renderers
+            if isinstance(r, GlyphRenderer) and id(r.data_source) in names
+        ]
+
+    def _build(self, slot: str) -> None:
+        """The slot's ghosts, made at its first pin (most pages never pin: they cost nothing),
+        drawn under the live curves."""
+        for plot, renderer in self._curves:
+            plot.renderers = [self._ghost(plot, renderer, slot, self.prefix), *plot.renderers]
 
     def _ghost(self, fig: Any, renderer: GlyphRenderer, slot: str, prefix: str) -> GlyphRenderer:
         source: ColumnDataSource = renderer.data_source
@@ -88,6 +91,8 @@ class Pins:
         if self.full:
             return None
         slot = next(s for s in SLOTS if s not in {p.slot for p in self.pins})
+        if not self._ghosts[slot]:
+            self._build(slot)
         for g in self._ghosts[slot]:
             data = {k: list(v) for k, v in g.live.data.items()}
             g.ghost.data = data

@@ -49,6 +49,9 @@ def course(page, server):
     page.on("request", lambda r: None if r.url.startswith(LOCAL) else page.external.append(r.url))
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.set_default_timeout(20_000)
+    # Opening a page builds its sims (a digits sim loads and fits its probes first): on a
+    # loaded machine that can take longer than a click may.
+    page.set_default_navigation_timeout(90_000)
     page.server = server.url
     page.server_pid = server.pid
     page.server_log = server.log
@@ -68,7 +71,7 @@ def open_page(page, query: str = "") -> None:
     """Load a course address and wait until its websocket is open."""
     page.opened.clear()
     page.goto(page.server + query)
-    deadline = time.time() + 20
+    deadline = time.time() + 60  # an upper bound on a loaded machine, not a wait
     while not page.opened and time.time() < deadline:
         page.wait_for_timeout(50)
     assert page.opened, "the websocket never opened"
