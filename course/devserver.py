@@ -11,7 +11,14 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LOG = Path(tempfile.gettempdir()) / "course-server.log"  # the last server's output, for debugging
+
+
+def log_path(port: int) -> Path:
+    """Where the server on ``port`` writes its output (one file per port: two test runs at once
+    must not write over each other's log, which the browser tests read)."""
+    return Path(tempfile.gettempdir()) / f"course-server-{port}.log"
+
+
 BROWSER_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -46,7 +53,7 @@ def serve(port: int, *extra: str, timeout: float = 60) -> subprocess.Popen:
     ]
     # The server's log goes to a file: a pipe nobody reads fills up, and then the server
     # blocks on its next log line.
-    log = open(LOG, "w")  # noqa: SIM115 (the server writes to it for as long as it runs)
+    log = open(log_path(port), "w")  # noqa: SIM115 (the server writes to it for as long as it runs)
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -56,7 +63,7 @@ def serve(port: int, *extra: str, timeout: float = 60) -> subprocess.Popen:
                     return process
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(Path(LOG).read_text()) from None
+                raise RuntimeError(log_path(port).read_text()) from None
             time.sleep(0.3)
     process.kill()
     raise RuntimeError(f"the course server did not start within {timeout:.0f} s")

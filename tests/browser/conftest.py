@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from course.devserver import BROWSER_ARGS, LOG, free_port, serve, stop
+from course.devserver import BROWSER_ARGS, free_port, log_path, serve, stop
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
@@ -23,7 +23,9 @@ def server():
     # A closed tab's session is destroyed within a few seconds, as with `make serve`; a page
     # whose websocket has not connected within six seconds would lose its session.
     process = serve(port, "--check-unused-sessions", "1000", "--unused-session-lifetime", "6000")
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}/course", pid=process.pid, log=LOG)
+    yield SimpleNamespace(
+        url=f"http://127.0.0.1:{port}/course", pid=process.pid, log=log_path(port)
+    )
     stop(process)
 
 

@@ -202,6 +202,7 @@ def test_closing_the_tab_stops_training(course, browser):
     so a loaded machine slows both sides alike."""
     pid = course.server_pid
     other = browser.new_page()
+    other.set_default_navigation_timeout(90_000)  # an upper bound on a loaded machine
     other.goto(course.server + "?chapter=collapse&speed=500&seed=4322")
     other.get_by_role("button", name="Train").click()
     other.get_by_role("button", name="Pause").wait_for()
