@@ -9,9 +9,11 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 PORT ?= 5006
 ADDRESS ?= localhost
+WORKERS ?= 1
+NGINX ?= /usr/sbin/nginx
 SERVE_FLAGS ?= --check-unused-sessions 2000 --unused-session-lifetime 4000
 
-.PHONY: all install browser serve test check lint format bench clean
+.PHONY: all install browser nginx serve test check lint format bench clean
 
 all: test
 
@@ -36,13 +38,27 @@ browser:
 		fi; \
 	fi
 
-serve: install
-	@echo "Serving the course at http://$(ADDRESS):$(PORT)/course  (Ctrl+C to stop)"
-	$(BIN)/panel serve course/ --port $(PORT) --address $(ADDRESS) \
-		--allow-websocket-origin $(ADDRESS):$(PORT) $(SERVE_FLAGS)
+# Debian's nginx, for the class recipe in deploy/ and its test; the same rules as Chromium.
+nginx:
+	@if [ ! -x "$(NGINX)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's nginx for the class recipe's test..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null \
+				|| DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+		else \
+			echo "The class recipe's test needs nginx at $(NGINX): run 'sudo apt-get install nginx' (or set NGINX=...)."; \
+			exit 1; \
+		fi; \
+	fi
 
-test: install browser
-	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+# WORKERS=N serves the course from N processes on one port (sessions spread over them).
+serve: install
+	@echo "Serving the course at http://$(ADDRESS):$(PORT)/course with $(WORKERS) process(es)  (Ctrl+C to stop)"
+	$(BIN)/panel serve course/ --port $(PORT) --address $(ADDRESS) \
+		--allow-websocket-origin $(ADDRESS):$(PORT) --num-procs $(WORKERS) $(SERVE_FLAGS)
+
+test: install browser nginx
+	CHROMIUM=$(CHROMIUM) NGINX=$(NGINX) $(BIN)/python -m pytest
 
 check: install
 	$(BIN)/python -m sims check

@@ -12,6 +12,7 @@ import html
 import io
 import logging
 import math
+import time
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -34,6 +35,7 @@ from course.engine.settings import SPEEDS, sim_settings, speed_setting
 from sims import export
 from sims.base import Prediction
 
+CONNECT_GRACE = 60.0  # seconds a new session's browser has to connect before it counts as gone
 LOSS_POINTS_PER_UPDATE = 50  # the loss curve keeps its shape without one point per step
 LOSS_ROLLOVER = 4000
 
@@ -98,6 +100,7 @@ class SimView:
         self._pending: tuple[PredictionCard, float] | None = None  # locked in, not yet graded
         self._opening = 0  # the step the address opens the run at, until it gets there
         self.clock = FrameClock(self.inbox.ack)
+        self._born, self._seen_browser = time.monotonic(), False
 
         self.loss_source = ColumnDataSource({"step": [], "loss": []}, name=self._name("loss"))
         self.figures = [*part.plots(), self._loss_figure()]
@@ -439,10 +442,16 @@ class SimView:
             )
 
     def _connected(self) -> bool:
+        """Whether the page is still open: a session whose browser has connected and then
+        gone is closed; one whose browser has not connected yet (a page opening at a step on a
+        busy server) is given ``CONNECT_GRACE`` seconds to do so."""
         if self.doc is None or self.doc.session_context is None:
             return True
         session = getattr(self.doc.session_context, "_session", None)
-        return session is None or session.connection_count > 0
+        if session is None or session.connection_count > 0:
+            self._seen_browser = True
+            return True
+        return not self._seen_browser and time.monotonic() - self._born < CONNECT_GRACE
 
     def close(self) -> None:
         """Stop training for good (the browser session ended)."""
