@@ -9,6 +9,8 @@ import panel as pn
 from panel.theme import fast
 
 from course.chapters import chapters
+from course.classroom import classroom
+from course.classview import class_page
 from course.engine import address
 from course.engine.chapter import Chapter, Text
 from course.engine.markdown import markdown
@@ -25,6 +27,7 @@ class Fast(fast.Fast):
 
 
 COURSE_TITLE = "Making Views Agree"
+CLASS_VIEW = "class"  # /course?view=class: the instructor's view
 INTRO = (
     "A hands-on course on self-supervised learning. Each chapter asks one question, explains "
     "it in a few paragraphs, and lets you train a small network live in your browser to see "
@@ -48,8 +51,10 @@ def nav(current: str | None) -> pn.pane.HTML:
             f'<li><a href="?chapter={chapter.slug}"{cls}>{html.escape(text.title)}</a></li>'
         )
     home = ' class="current"' if current is None else ""
+    room = ' class="current"' if current == CLASS_VIEW else ""
     return pn.pane.HTML(
-        f'<nav class="nav"><a href="?"{home}>Home</a><ol>{"".join(items)}</ol></nav>',
+        f'<nav class="nav"><a href="?"{home}>Home</a><ol>{"".join(items)}</ol>'
+        f'<a href="?view={CLASS_VIEW}"{room}>Your class (for instructors)</a></nav>',
         sizing_mode="stretch_width",
         stylesheets=STYLESHEETS,
     )
@@ -111,6 +116,42 @@ class PageAddress:
             self.location.search = search
 
 
+class Presence:
+    """This session as the instructor's class view counts it: open on a chapter, training or
+    not, and the predictions it answered (counts only: no names, no addresses)."""
+
+    def __init__(self, slug: str, doc: Any) -> None:
+        self.slug, self.training, self.waiting = slug, False, False
+        context = getattr(doc, "session_context", None)
+        self.session: str | None = getattr(context, "id", None)
+        self.views: list[SimView] = []
+        if self.session is not None:
+            classroom().opened(self.session, slug)
+            doc.on_session_destroyed(self._destroyed)
+
+    def _destroyed(self, _session_context: Any) -> None:
+        self.close()
+
+    def update(self) -> None:
+        """Called whenever a view's controls are refreshed: writes only a change."""
+        training = any(view.training for view in self.views)
+        waiting = any(view.runner.running and view.runner.waiting for view in self.views)
+        if self.session is not None:
+            if training != self.training:
+                classroom().training(self.session, training)
+            if waiting != self.waiting:
+                classroom().waiting(self.session, waiting)
+        self.training, self.waiting = training, waiting
+
+    def answered(self, prediction: Any, answer: str, right: bool) -> None:
+        if self.session is not None:
+            classroom().answered(self.slug, prediction.name, answer, right)
+
+    def close(self) -> None:
+        if self.session is not None:
+            classroom().closed(self.session)
+
+
 def chapter_page(
     cls: type[Chapter], settings: dict[str, str], doc: Any
 ) -> tuple[list[Any], list[SimView]]:
@@ -120,6 +161,7 @@ def chapter_page(
     md = {"sizing_mode": "stretch_width", "stylesheets": STYLESHEETS}
     parts = cls.part_classes()
     follow = PageAddress(cls.slug, settings)
+    presence = Presence(cls.slug, doc)
     views = [
         SimView(
             part(),
@@ -129,10 +171,12 @@ def chapter_page(
             index=i,
             n_parts=len(parts),
             on_change=follow,
+            on_state=presence.update,
+            on_answer=presence.answered,
         )
         for i, part in enumerate(parts)
     ]
-    follow.views = views
+    follow.views = presence.views = views
     if doc is not None and follow.location is not None:
         pn.state.onload(follow)  # the browser sends its own address first; then the page's
     known = {name for part in parts for name in part.sim.param}
@@ -236,7 +280,9 @@ def build(
     slugs = {c.slug: c for c in chapters()}
     slug = first(args, "chapter")
     views: list[SimView] = []
-    if slug is None or slug == "":
+    if first(args, "view") == CLASS_VIEW:
+        main, current = [class_page()], CLASS_VIEW
+    elif slug is None or slug == "":
         main, current = home_page(), None
     elif slug not in slugs:
         shown = html.escape(slug[:40])

@@ -19,14 +19,17 @@ from course.theme import (
 )
 from sims.base import Metric
 
-STATES = ("ready", "training", "paused", "diverged", "collapsed")
+STATES = ("ready", "training", "waiting", "paused", "diverged", "collapsed")
 STEP = Metric("step", fmt="{:,}", doc="optimiser steps since the last reset")  # every sim has it
 
 
-def status(frame: Frame, running: bool) -> tuple[str, str]:
-    """The state of the run (one of ``STATES``) and the status line's text."""
+def status(frame: Frame, running: bool, waiting: int = 0, busy: int = 0) -> tuple[str, str]:
+    """The state of the run (one of ``STATES``) and the status line's text; ``waiting`` is the
+    run's place in the line for a training slot, ``busy`` how many runs train meanwhile."""
     if frame.problem:
         return "diverged", frame.problem
+    if running and waiting:
+        return "waiting", busy_text(waiting, busy)
     if running:
         state, text = "training", "Training"  # the step readout counts; this line stays put
     elif frame.step == 0:
@@ -38,6 +41,16 @@ def status(frame: Frame, running: bool) -> tuple[str, str]:
             state = "collapsed"
         text += f" · {frame.verdict.text}"
     return state, text
+
+
+def busy_text(place: int, busy: int) -> str:
+    """What a student in line for a training slot reads."""
+    who = "1 student is" if busy == 1 else f"{busy:,} students are"
+    where = "you are next in line" if place == 1 else f"you are number {place:,} in line"
+    return (
+        f"The class server is busy: {who} training; {where}. Your run starts by itself as soon "
+        "as a place frees up (Pause leaves the line)."
+    )
 
 
 def status_html(state: str, text: str, notices: Iterable[str] = ()) -> str:

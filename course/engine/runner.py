@@ -64,6 +64,11 @@ class Runner:
     _measured_at: float = -math.inf
     stop_at: int | None = None  # pause when the run reaches this step (a prediction, ?step=N)
     rush: bool = False  # on the way to ``stop_at``: as many steps per frame as the budget allows
+    # Set by the trainer pool: this run's place in the line of runs waiting for a free training
+    # slot (0: not waiting), how many runs train meanwhile, and whom to tell when they change.
+    waiting: int = 0
+    busy: int = 0
+    on_wait: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.publish(reset=True)

@@ -77,6 +77,8 @@ class SimView:
         index: int = 0,
         n_parts: int = 1,
         on_change: Any = None,
+        on_state: Any = None,
+        on_answer: Any = None,
     ) -> None:
         self.part = part
         self.keyboard = keyboard  # one sim per page answers Space, S and R
@@ -84,6 +86,8 @@ class SimView:
         self.doc = doc
         self.index, self.n_parts = index, n_parts
         self.on_change = on_change
+        self.on_state = on_state  # told when the run starts or stops training
+        self.on_answer = on_answer  # told (prediction, answer, right?) when one is graded
         settings = address.scoped(settings or {}, index)
         values, self.notices = sim_settings(part.sim.param, settings)
         speed, notice = speed_setting(settings.get("speed"), part.speed)
@@ -114,6 +118,7 @@ class SimView:
             for p in part.sim.predictions
         }
         self.runner.on_frame = self._on_frame
+        self.runner.on_wait = self._on_wait
         self._on_frame(self.runner.frame)  # type: ignore[arg-type]
         self.flush()
         pool.add(self.runner, connected=self._connected)
@@ -388,7 +393,10 @@ class SimView:
         if frame.step < prediction.steps or self.runner.running or not frame.fresh:
             return
         self._pending = None
-        self._note = card.graded(guess, frame.measured.get(prediction.metric, math.nan))
+        measured = frame.measured.get(prediction.metric, math.nan)
+        self._note = card.graded(guess, measured)
+        if self.on_answer is not None:
+            self.on_answer(prediction, card.said(guess), prediction.grade(guess, measured)[0])
 
     def pin(self) -> None:
         sim = self.runner.sim
@@ -434,12 +442,19 @@ class SimView:
         if self.on_change is not None:
             self.on_change()
 
+    @property
+    def training(self) -> bool:
+        """Training now: running, and not waiting in line for a slot."""
+        return self.runner.running and not self.runner.waiting
+
     def _refresh_controls(self) -> None:
         label = "Pause" if self.runner.running else "Train"
         if self.train_button.label != label:  # param.update costs the server even when equal
             self.train_button.param.update(
                 label=label, color="warning" if label == "Pause" else "primary"
             )
+        if self.on_state is not None:
+            self.on_state()
 
     def _connected(self) -> bool:
         """Whether the page is still open: a session whose browser has connected and then
@@ -469,6 +484,16 @@ class SimView:
     def _on_frame(self, frame: Frame) -> None:
         """Any thread: hand the frame to the inbox, which schedules a flush when one is due."""
         self.inbox.put(frame, running=self.runner.running)
+
+    def _on_wait(self) -> None:
+        """Trainer's thread: the run's place in the line for a training slot changed."""
+        if self.doc is not None:
+            self.doc.add_next_tick_callback(self._show_wait)
+
+    def _show_wait(self) -> None:
+        if self.runner.frame is not None:
+            self._render_text(self.runner.frame)
+        self._refresh_controls()
 
     def _schedule_flush(self) -> None:
         if self.doc is not None:
@@ -522,7 +547,8 @@ class SimView:
         readouts = render.readouts_html(frame, metrics, self.part.readouts)
         if self.readouts.text != readouts:
             self.readouts.text = readouts
-        state, text = render.status(frame, self.runner.running)
+        runner = self.runner
+        state, text = render.status(frame, runner.running, runner.waiting, runner.busy)
         status = render.status_html(state, text, [*self.notices, self._note])
         if self.status.text != status:
             self.status.text = status

@@ -43,6 +43,14 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def course(page, server):
     """A page that records console errors and any request that leaves this machine."""
+    yield prepare(page, server)
+    assert not page.errors, page.errors
+    assert not page.external, f"requests left the machine: {page.external}"
+
+
+def prepare(page, server):
+    """Make ``page`` a course page of ``server`` (a ``SimpleNamespace(url, pid, log)``): it
+    records console errors and requests that leave the machine; ``open_page`` loads it."""
     page.errors = []
     page.external = []
     page.opened = []
@@ -57,9 +65,7 @@ def course(page, server):
     page.server = server.url
     page.server_pid = server.pid
     page.server_log = server.log
-    yield page
-    assert not page.errors, page.errors
-    assert not page.external, f"requests left the machine: {page.external}"
+    return page
 
 
 def _console(page, message):

@@ -46,7 +46,9 @@ def read(page, part_class):
     return page.evaluate(READ, list(watched(part_class)))
 
 
-def wait_until(page, condition, timeout=15.0, message="condition"):
+def wait_until(page, condition, timeout=60.0, message="condition"):
+    """Poll ``condition`` until it holds; the timeout is a bound for a loaded machine (CI runs
+    the suite on two shared cores), not a wait: a state that comes comes in well under it."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = condition()
@@ -143,7 +145,7 @@ def test_step_and_keyboard_shortcuts(course):
 def test_collapse_chapter_shows_collapse_and_the_floor_prevents_it(course):
     open_page(course, "?chapter=collapse&speed=20")
     course.get_by_role("button", name="Train").click()
-    wait_until(course, lambda: state(course) == "collapsed", timeout=30, message="collapse")
+    wait_until(course, lambda: state(course) == "collapsed", timeout=90, message="collapse")
     course.get_by_role("button", name="Pause").click()
     course.locator("input[type=checkbox]").first.check()  # the only one: Variance floor
     wait_until(course, lambda: course.evaluate(VISIBLE, "floor-line"), message="the floor line")
@@ -153,7 +155,7 @@ def test_collapse_chapter_shows_collapse_and_the_floor_prevents_it(course):
     wait_until(
         course,
         lambda: int(step.inner_text().replace(",", "")) >= 600,
-        timeout=30,
+        timeout=90,
         message="600 steps",
     )
     status = course.locator("[data-state]").first.inner_text()
@@ -206,15 +208,17 @@ def test_closing_the_tab_stops_training(course, browser):
     other.goto(course.server + "?chapter=collapse&speed=500&seed=4322")
     other.get_by_role("button", name="Train").click()
     other.get_by_role("button", name="Pause").wait_for()
-    wait_until(other, lambda: steps_shown(other) > 0, timeout=30, message="training to start")
+    wait_until(other, lambda: steps_shown(other) > 0, timeout=90, message="training to start")
     start, before, began = steps_shown(other), cpu_seconds(pid), time.time()
-    wait_until(other, lambda: steps_shown(other) >= start + 3000, timeout=60, message="3,000 steps")
+    wait_until(
+        other, lambda: steps_shown(other) >= start + 3000, timeout=120, message="3,000 steps"
+    )
     busy = (cpu_seconds(pid) - before) / (time.time() - began)
     other.close()
     wait_until(
         course,
         lambda: log_lines(course, "CollapseChapter (seed 4322)"),
-        timeout=30,
+        timeout=90,
         message="the server to pause or close the orphaned run",
     )
     before, began = cpu_seconds(pid), time.time()
@@ -234,7 +238,7 @@ def test_leaving_a_chapter_ends_its_session_cleanly(course):
     closed = wait_until(
         course,
         lambda: log_lines(course, "(seed 4321): session closed"),
-        timeout=30,
+        timeout=90,
         message="the session's clean-up",
     )
     wait_until(

@@ -109,7 +109,7 @@ def test_set_this_up_applies_an_experiment(course):
 def test_pin_keeps_a_ghost_and_clear_removes_it(course):
     open_page(course, "?chapter=collapse&speed=20")
     course.get_by_role("button", name="Train").click()
-    wait_until(course, lambda: step_shown(course) >= 100, timeout=30, message="100 steps")
+    wait_until(course, lambda: step_shown(course) >= 100, timeout=90, message="100 steps")
     course.get_by_role("button", name="Pause").click()
     wait_until(course, lambda: "Paused" in status_text(course), message="paused")
     course.get_by_role("button", name="Pin", exact=True).click()
