@@ -149,7 +149,8 @@ class TrainerPool:
                 budget = LONE_SLICE
             now = time.perf_counter()
             for runner in running:
-                if self._due.get(runner, 0.0) <= now and runner.running:
+                due = self._due.get(runner, 0.0) <= now
+                if due and runner.running and runner in self._runners:  # not removed meanwhile
                     self._due[runner] = now + period
                     runner.advance(budget)
                     now = time.perf_counter()
