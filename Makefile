@@ -51,11 +51,13 @@ nginx:
 		fi; \
 	fi
 
-# WORKERS=N serves the course from N processes on one port (sessions spread over them).
+# WORKERS=N serves the course from N processes on one port (sessions spread over them:
+# course/workers.py). The class view's shared state lives in COURSE_DATA (.course-data/).
 serve: install
 	@echo "Serving the course at http://$(ADDRESS):$(PORT)/course with $(WORKERS) process(es)  (Ctrl+C to stop)"
-	$(BIN)/panel serve course/ --port $(PORT) --address $(ADDRESS) \
-		--allow-websocket-origin $(ADDRESS):$(PORT) --num-procs $(WORKERS) $(SERVE_FLAGS)
+	COURSE_DATA=$${COURSE_DATA:-$(CURDIR)/.course-data} $(BIN)/python -m course.workers $(WORKERS) \
+		course/ --port $(PORT) --address $(ADDRESS) \
+		--allow-websocket-origin $(ADDRESS):$(PORT) $(SERVE_FLAGS)
 
 test: install browser nginx
 	CHROMIUM=$(CHROMIUM) NGINX=$(NGINX) $(BIN)/python -m pytest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -35,13 +36,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(port: int, *extra: str, timeout: float = 60) -> subprocess.Popen:
-    """``panel serve course/`` as an instructor would run it; returns once /course answers."""
+def serve(
+    port: int,
+    *extra: str,
+    timeout: float = 60,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """``panel serve course/`` as an instructor would run it (``make serve WORKERS=N``: N
+    processes on the port, see course/workers.py); returns once /course answers. ``env`` adds
+    to the server's environment; unless it says otherwise, the server keeps its class view's
+    data in a folder of its own (``process.data_dir``)."""
+    launcher = ["panel", "serve"] if workers == 1 else ["course.workers", str(workers)]
     command = [
         sys.executable,
         "-m",
-        "panel",
-        "serve",
+        *launcher,
         "course/",
         "--port",
         str(port),
@@ -54,7 +64,12 @@ def serve(port: int, *extra: str, timeout: float = 60) -> subprocess.Popen:
     # The server's log goes to a file: a pipe nobody reads fills up, and then the server
     # blocks on its next log line.
     log = open(log_path(port), "w")  # noqa: SIM115 (the server writes to it for as long as it runs)
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    environment = {**os.environ, **(env or {})}
+    environment.setdefault("COURSE_DATA", tempfile.mkdtemp(prefix="course-data-"))
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment
+    )
+    process.data_dir = Path(environment["COURSE_DATA"])  # type: ignore[attr-defined]
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:

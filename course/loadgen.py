@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import statistics
 import sys
 import threading
@@ -114,7 +116,14 @@ def server_pid(url: str) -> int | None:
             continue
     if not pids:
         return None
-    # With several workers, all listen: take the one whose parent is not among them.
+    # With several workers, all listen: take the one whose parent is not among them, or, if
+    # each binds its own socket (course/workers.py), the launcher they share.
+    parents = set()
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            parents.add(int(f.read().rsplit(")", 1)[1].split()[1]))
+    if len(pids) > 1 and len(parents) == 1 and not parents & set(pids):
+        return parents.pop()
     for pid in pids:
         with open(f"/proc/{pid}/stat") as f:
             if int(f.read().rsplit(")", 1)[1].split()[1]) not in pids:
@@ -389,8 +398,19 @@ def _serve(workers: int) -> tuple[Any, str]:
     from course import devserver
 
     port = devserver.free_port()
-    extra = ["--num-procs", str(workers)] if workers > 1 else []
-    return devserver.serve(port, *extra), f"http://127.0.0.1:{port}/course"
+    return devserver.serve(port, workers=workers), f"http://127.0.0.1:{port}/course"
+
+
+def _stop(process: Any) -> None:
+    """Stop a server started by ``_serve``, with its worker processes (with ``--num-procs``
+    the parent's children would outlive it)."""
+    from course import devserver
+
+    workers = [p for p in _tree(process.pid) if p != process.pid]
+    devserver.stop(process)
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def _text(result: dict) -> str:
@@ -424,7 +444,6 @@ def table(seconds: float) -> str:
         "| CPU ms/frame | CPU % | RSS MB idle/training | MB per training session |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    from course import devserver
 
     # The table measures what a process can carry, so its servers train every run at once:
     # the per-process limit (course/engine/pool.py) is chosen from these figures.
@@ -436,7 +455,7 @@ def table(seconds: float) -> str:
                 try:
                     r = run_class(url, chapter, students, seconds, None)
                 finally:
-                    devserver.stop(process)
+                    _stop(process)
                 f, m = r["frames_per_second"], r["rss_mb"]
                 rows.append(
                     f"| {chapter} | {workers} | {students} | {f['min']}/{f['median']}/{f['max']} "
@@ -503,9 +522,7 @@ def main(argv: list[str] | None = None) -> int:
             result = run_class(url, args.chapter, args.students, args.seconds, args.speed)
     finally:
         if process is not None:
-            from course import devserver
-
-            devserver.stop(process)
+            _stop(process)
     print(json.dumps(result, indent=2) if args.json else _text(result))
     return 0 if result["errors"] == 0 else 1
 

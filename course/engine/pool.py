@@ -22,7 +22,7 @@ from collections.abc import Callable
 from course.engine.runner import Runner
 
 FPS = 40  # frames per second each training session aims for when few sessions train
-MAX_TOTAL_FPS = 160  # frames per second for all sessions together; past it, each gets fewer
+MAX_TOTAL_FPS = 320  # frames per second for all sessions together; past it, each gets fewer
 MIN_SLICE = 0.004  # seconds of training per frame, at the least, however many sessions train
 LONE_SLICE = 0.1  # seconds one frame may train when a single session runs at a high speed
 MAX_TRAINING = 30  # runs one process trains at once (docs/benchmarks.md); more wait in line
