@@ -5,6 +5,7 @@ from functools import partial
 
 import panel as pn
 import torch
+from panel.io.resources import LOCAL_DIST, patch_model_css
 
 from course.shell import build, close_views
 
@@ -24,3 +25,9 @@ if views:
     # everything it needs with it, not look up ``views`` here when the session ends.
     pn.state.on_session_destroyed(partial(close_views, tuple(views)))
 template.servable(title="Making Views Agree")
+# Panel points its stylesheets at this server (not at a CDN: the course works offline) when it
+# renders the page's HTML. With several processes (course/workers.py) the page's websocket may
+# reach another process, which builds the session again without rendering any HTML: point
+# them here too.
+for root in pn.state.curdoc.roots if pn.state.curdoc is not None else ():
+    patch_model_css(root, dist_url=LOCAL_DIST)

@@ -158,6 +158,8 @@ class Runner:
         if interrupted():
             return None
         with self.lock:
+            if interrupted():  # paused, or stopped at its step, while this waited for the lock
+                return None
             if self.problem is not None:
                 self.running = False
                 return None
