@@ -99,10 +99,10 @@ def test_try_2_an_adversary_keeps_every_nat():
     within(invertible("condition_number", adversarial=True), 1e3, 1e5)
     quoted(
         LESSON,
-        "loses between $2 \\times 10^{-5}$ and $1.1 \\times 10^{-4}$ at step 400 (seeds 0 to 2)",
+        "loses between $10^{-5}$ and $2 \\times 10^{-4}$ at step 400 (seeds 0 to 2)",
     )
     hostile32 = invertible("reconstruction_error_float32", adversarial=True)
-    within(hostile32, 2e-5, 1.1e-4)
+    within(hostile32, 1e-5, 2e-4)
     quoted(LESSON, "between 5 and 30 times the plain run's $10^{-6}$ to $6 \\times 10^{-6}$")
     plain32 = invertible("reconstruction_error_float32")
     within(plain32, 1e-6, 6e-6)
