@@ -21,7 +21,7 @@ def test_the_class_view_follows_a_student_training(course, server):
     open_page(course, "?chapter=collapse&seed=5")
     teacher = prepare(course.context.new_page(), server)
     open_page(teacher, "?view=class")
-    assert teacher.get_by_text("Counts only: no names, no addresses.").is_visible()
+    teacher.get_by_text("Counts only: no names, no addresses.").wait_for()  # rendered, not only open
     wait_until(teacher, lambda: counts(teacher, "collapse")[0] >= 1, message="1 open")
     course.get_by_role("button", name="Train").first.click()
     wait_until(teacher, lambda: counts(teacher, "collapse")[1] == 1, message="1 training")
