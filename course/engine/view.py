@@ -23,7 +23,7 @@ import param
 from bokeh.models import ColumnDataSource, HoverTool
 from panel.io.state import set_curdoc
 
-from course.engine import address, render
+from course.engine import address, render, wire
 from course.engine.chapter import Part, new_figure
 from course.engine.components import FrameClock, LiveHTML, Shortcuts, copy_link_button
 from course.engine.inbox import Delivery, FrameInbox
@@ -40,6 +40,7 @@ LOSS_POINTS_PER_UPDATE = 50  # the loss curve keeps its shape without one point 
 LOSS_ROLLOVER = 4000
 
 log = logging.getLogger(__name__)
+wire.install()  # a frame leaves in one socket write (course/engine/wire.py)
 
 
 def widget_for(p: param.Parameter, value: Any) -> pn.widgets.Widget:

@@ -21,7 +21,8 @@ def test_the_class_view_follows_a_student_training(course, server):
     open_page(course, "?chapter=collapse&seed=5")
     teacher = prepare(course.context.new_page(), server)
     open_page(teacher, "?view=class")
-    teacher.get_by_text("Counts only: no names, no addresses.").wait_for()  # rendered, not only open
+    # an open websocket is not yet a drawn page: wait for the view's text
+    teacher.get_by_text("Counts only: no names, no addresses.").wait_for()
     wait_until(teacher, lambda: counts(teacher, "collapse")[0] >= 1, message="1 open")
     course.get_by_role("button", name="Train").first.click()
     wait_until(teacher, lambda: counts(teacher, "collapse")[1] == 1, message="1 training")
