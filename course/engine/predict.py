@@ -54,6 +54,7 @@ class PredictionCard:
             lock.on_click(lambda _: on_lock(float(self.answer.value)))  # type: ignore[union-attr]
             self.buttons = [lock]
         self.result = LiveHTML(sizing_mode="stretch_width", css_classes=["prediction-result"])
+        self.blocked = False  # the page's link fixes a control this prediction's run changes
 
     def said(self, guess: float) -> str:
         if self.prediction.choices:
@@ -110,11 +111,22 @@ class PredictionCard:
         self._reopen()
         return f"Prediction: {verdict.lower()} (you said {self.said(guess)}; measured {value})"
 
+    def unavailable(self, why: str) -> None:
+        """This page cannot run the prediction as declared: say why, and take no answer."""
+        self.blocked = True
+        for button in self.buttons:
+            button.disabled = True
+        if self.answer is not None:
+            self.answer.disabled = True
+        self._show("unavailable", why)
+
     def cancelled(self, why: str) -> None:
         self._show("cancelled", why)
         self._reopen()
 
     def _reopen(self) -> None:
+        if self.blocked:
+            return
         for button in self.buttons:
             button.disabled = False
         if self.answer is not None:

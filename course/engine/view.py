@@ -118,6 +118,14 @@ class SimView:
             )
             for p in part.sim.predictions
         }
+        for p in part.sim.predictions:
+            fixed = self._fixed_against(p)
+            if fixed:
+                self.cards[p.name].unavailable(
+                    f"This link fixes {', '.join(fixed)}, and this prediction's run sets "
+                    f"{'it' if len(fixed) == 1 else 'them'} otherwise: its answer is checked "
+                    "on that run only, so it cannot be graded on this page."
+                )
         self.runner.on_frame = self._on_frame
         self.runner.on_wait = self._on_wait
         self._on_frame(self.runner.frame)  # type: ignore[arg-type]
@@ -369,6 +377,8 @@ class SimView:
     def predict(self, prediction: Prediction, guess: float) -> None:
         """Hold the answer, set the run up and train it to the decision point."""
         card = self.cards[prediction.name]
+        if card.blocked:  # its buttons are disabled; a stray click changes nothing
+            return
         self.setup({**prediction.settings, "seed": prediction.seeds[0]}, "")
         self._note = f"Predicting: training to step {prediction.steps:,}, then the sim grades it."
         self._pending = (card, guess)
@@ -376,6 +386,17 @@ class SimView:
         self.runner.train_to(prediction.steps)
         self._refresh_controls()
         self.pool.wake()
+
+    def _fixed_against(self, prediction: Prediction) -> list[str]:
+        """The controls this page's link fixes at a value other than the prediction's run
+        (every param at its default, then its settings and seed) needs."""
+        sim = self.runner.sim
+        wanted = {**sim.defaults(), **prediction.settings, "seed": prediction.seeds[0]}
+        return [
+            sim.param[n].label or n
+            for n in sorted(self.locked)
+            if n in wanted and wanted[n] != getattr(sim, n)
+        ]
 
     def _cancel(self, why: str) -> None:
         if self._pending is None:

@@ -77,6 +77,20 @@ def test_a_locked_control_keeps_its_value_through_a_preset():
     assert "kept as the link fixes them" in view.status.text
 
 
+def test_a_prediction_whose_run_a_lock_would_change_takes_no_answer():
+    # The prediction chapter's "blindfolded" question runs with Force collapse on: a link
+    # that fixes it off cannot run it as its answer was checked, so its card says so.
+    view = page(chapter="prediction", lock="force_collapse")
+    blindfolded = next(p for p in view.part.sim.predictions if p.settings.get("force_collapse"))
+    card = view.cards[blindfolded.name]
+    assert card.blocked and all(b.disabled for b in card.buttons)
+    assert 'data-prediction="unavailable"' in card.result.text and "Force" in card.result.text
+    view.predict(blindfolded, blindfolded.answer)  # a stray click
+    assert view.runner.stop_at is None and view._pending is None
+    agreed = page(chapter="prediction", force_collapse="true", lock="force_collapse")
+    assert not agreed.cards[blindfolded.name].blocked  # the link fixes what the run needs
+
+
 def test_hide_hides_a_control_and_unknown_names_get_a_notice():
     view = page(chapter="collapse", hide="floor_weight,nope")
     assert not view.param_widgets["floor_weight"].visible
