@@ -485,7 +485,9 @@ class SimView:
         if self.doc is None or self.doc.session_context is None:
             return True
         session = getattr(self.doc.session_context, "_session", None)
-        if session is None or session.connection_count > 0:
+        if session is None:  # the page is still being built: its browser cannot have come yet
+            return True
+        if session.connection_count > 0:
             self._seen_browser = True
             return True
         return not self._seen_browser and time.monotonic() - self._born < CONNECT_GRACE

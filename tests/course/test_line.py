@@ -122,6 +122,17 @@ def test_a_page_still_opening_is_not_taken_for_a_closed_one(opening_view, monkey
     assert not view._connected()
 
 
+def test_a_page_asked_before_bokeh_made_its_session_still_waits_for_its_browser(opening_view):
+    # The trainer asks while the page is being built (a page opening at a step trains from
+    # its constructor), before Bokeh has a session for it: that is no sign of a browser, and
+    # the page must not pass for one whose browser came and went once the session exists.
+    view, session = opening_view
+    view.doc.session_context._session = None
+    assert view._connected()
+    view.doc.session_context._session = session  # built; the websocket is not open yet
+    assert view._connected()
+
+
 def test_a_browser_that_never_connects_is_given_up_after_the_grace(opening_view, monkeypatch):
     view, _ = opening_view
     monkeypatch.setattr("course.engine.view.time.monotonic", lambda: view._born + 61)
