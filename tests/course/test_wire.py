@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,6 +16,13 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketProtocol13, _WebSocketParams
 
 from course.engine import wire
+
+
+def run(coroutine):
+    """Run ``coroutine`` on an event loop of its own, in a thread: Playwright's browser tests
+    keep a loop running in the test thread, where ``asyncio.run`` is refused."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class Stream:
@@ -73,7 +81,7 @@ def test_one_write_holds_exactly_the_frames_tornado_writes_part_by_part(points):
             await future
         return theirs.writes, ours.writes
 
-    theirs, ours = asyncio.run(both())
+    theirs, ours = run(both())
     # header, metadata and content, then a header and a payload per binary buffer
     assert len(msg.buffers) == 2 and len(theirs) == 3 + 2 * len(msg.buffers)
     assert ours == [b"".join(theirs)]
@@ -102,7 +110,7 @@ def test_a_write_that_fails_later_is_reported_as_panel_expects():
         await wire._sent(future)
 
     with pytest.raises(WebSocketClosedError):
-        asyncio.run(failing())
+        run(failing())
 
 
 def test_the_engine_installs_it_once():
