@@ -347,7 +347,7 @@ class SimView:
         self._cancel("A new setup replaced the run")
         sim = self.runner.sim
         wanted = {**sim.defaults(), **settings}
-        kept = sorted(n for n in self.locked if n in wanted and wanted[n] != getattr(sim, n))
+        kept = self._kept_by_link(wanted)
         for name in kept:
             wanted[name] = getattr(sim, name)
         if self.runner.running:
@@ -387,16 +387,17 @@ class SimView:
         self._refresh_controls()
         self.pool.wake()
 
+    def _kept_by_link(self, wanted: Mapping[str, Any]) -> list[str]:
+        """The params this page's link fixes at a value other than ``wanted`` gives them."""
+        sim = self.runner.sim
+        return sorted(n for n in self.locked if n in wanted and wanted[n] != getattr(sim, n))
+
     def _fixed_against(self, prediction: Prediction) -> list[str]:
-        """The controls this page's link fixes at a value other than the prediction's run
-        (every param at its default, then its settings and seed) needs."""
+        """The controls (labels) the link fixes otherwise than the prediction's run, as
+        ``predict`` sets it up, needs."""
         sim = self.runner.sim
         wanted = {**sim.defaults(), **prediction.settings, "seed": prediction.seeds[0]}
-        return [
-            sim.param[n].label or n
-            for n in sorted(self.locked)
-            if n in wanted and wanted[n] != getattr(sim, n)
-        ]
+        return [sim.param[n].label or n for n in self._kept_by_link(wanted)]
 
     def _cancel(self, why: str) -> None:
         if self._pending is None:

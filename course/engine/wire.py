@@ -3,8 +3,8 @@
 Panel sends a held document update (``pn.io.hold``, as every frame is drawn) through
 ``panel.io.document.dispatch_tornado``, which writes each part of the Bokeh message (header,
 metadata, content, and a header and a payload per binary buffer) as its own websocket message:
-a collapse frame is about fourteen writes, each a system call and an asyncio task, and with 30
-students training those writes were an eighth of the server's time (docs/benchmarks.md). Here
+a collapse frame is about eleven writes, each a system call and an asyncio task, and with 30
+students training, socket writes took an eighth of the server's time (docs/benchmarks.md). Here
 the same websocket messages, byte for byte, are framed (RFC 6455, section 5.2: a server does not
 mask) and handed to the connection's stream at once. A connection that compresses or masks its
 messages, which the course's server never asks for, keeps Panel's own path.
