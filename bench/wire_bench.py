@@ -66,8 +66,7 @@ async def run(frames: int, rounds: int) -> dict[str, float]:
     left.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as tornado sets it
     sender = Counting(fileno=left.detach())
     sender.setblocking(False)
-    handler = SimpleNamespace()
-    ws = WebSocketProtocol13(handler, mask_outgoing=False, params=_WebSocketParams())
+    ws = WebSocketProtocol13(SimpleNamespace(), mask_outgoing=False, params=_WebSocketParams())
     ws.stream = IOStream(sender)
     conn = SimpleNamespace(_socket=SimpleNamespace(ws_connection=ws), protocol=Protocol())
     doc, source, status = page_document()
@@ -84,7 +83,6 @@ async def run(frames: int, rounds: int) -> dict[str, float]:
     batch = [events() for _ in range(50)]
     results: dict[str, list[float]] = {"panel": [], "one write": []}
     writes: dict[str, float] = {}
-    drained = 0
     for _ in range(rounds):
         for name, dispatch in (("panel", original), ("one write", ours)):
             Counting.sends = 0
@@ -94,7 +92,7 @@ async def run(frames: int, rounds: int) -> dict[str, float]:
                     await future
                 while True:  # the browser's side reads everything
                     try:
-                        drained += len(right.recv(1 << 20))
+                        right.recv(1 << 20)
                     except BlockingIOError:
                         break
             results[name].append((time.perf_counter() - start) / frames * 1e6)
