@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def free_port() -> int:
 def serve(
     port: int,
     *extra: str,
-    timeout: float = 60,
+    timeout: float = 120,
     workers: int = 1,
     env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
@@ -70,18 +71,45 @@ def serve(
         command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment
     )
     process.data_dir = Path(environment["COURSE_DATA"])  # type: ignore[attr-defined]
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/course", timeout, process)
+    except RuntimeError:
+        process.kill()
+        raise
+    return process
+
+
+def wait_until_serving(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
+    """Return once ``url`` answers 200, within ``timeout`` seconds (a bound for a loaded
+    machine, not a wait). Until the port takes connections it is polled with a bare connect;
+    then one GET waits for its answer, however long the page takes to build: a GET given up
+    and sent again makes a busy server build the page once more, and again, and never catch up.
+    Raises RuntimeError with the server's log if ``process`` ends first."""
+    parts = urllib.parse.urlsplit(url)
     deadline = time.time() + timeout
-    while time.time() < deadline:
+    while True:
+        if process is not None and process.poll() is not None:
+            found = parts.port is not None and log_path(parts.port).exists()
+            log = log_path(parts.port).read_text() if found else ""
+            raise RuntimeError(f"the server at {url} exited ({process.returncode}):\n{log}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/course", timeout=2) as r:
-                if r.status == 200:
-                    return process
+            socket.create_connection((parts.hostname, parts.port), timeout=1).close()
+            break
         except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(log_path(port).read_text()) from None
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError(f"the course server did not start within {timeout:.0f} s")
+            if time.time() > deadline:
+                raise RuntimeError(
+                    f"nothing took connections at {url} in {timeout:.0f} s"
+                ) from None
+            time.sleep(0.2)
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=max(1.0, deadline - time.time())) as answer:
+                if answer.status == 200:
+                    return
+        except OSError as error:
+            if time.time() > deadline:
+                raise RuntimeError(f"{url} did not answer within {timeout:.0f} s") from error
+            time.sleep(0.2)  # refused while the server starts up (e.g. behind a proxy)
 
 
 def stop(process: subprocess.Popen) -> None:

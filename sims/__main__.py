@@ -13,6 +13,7 @@ import torch
 from sims.base import discover
 from sims.check import cases, format_table, run_scenario, steps_per_second
 from sims.export import parse_setting, script
+from sims.runs import Runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,9 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     table, failed = [], 0
+    runs = Runs()  # scenarios that share a run's start train it once
     for cls, scenario, seed in cases(registry):
         start = time.perf_counter()
-        for row in run_scenario(cls, scenario, seed):
+        for row in run_scenario(cls, scenario, seed, runs):
             failed += not row.ok
             table.append(
                 [

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from sims.base import Prediction, Preset, Scenario, Sim
+from sims.runs import Runs
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,12 @@ class Row:
     ok: bool
 
 
-def run_scenario(cls: type[Sim], scenario: Scenario, seed: int) -> list[Row]:
-    """Train one sim from ``seed`` for the scenario's steps; one row per promise."""
-    sim = cls(**{**scenario.settings, "seed": seed})
-    sim.run(scenario.steps)
-    measured = sim.measure()
+def run_scenario(
+    cls: type[Sim], scenario: Scenario, seed: int, runs: Runs | None = None
+) -> list[Row]:
+    """Train one sim from ``seed`` for the scenario's steps (or read the run from ``runs``);
+    one row per promise."""
+    measured = (runs or Runs()).measure(cls, scenario.steps, {**scenario.settings, "seed": seed})
     rows = []
     for expect in scenario.expect:
         value = float(measured.get(expect.metric, float("nan")))
@@ -45,12 +47,14 @@ def run_scenario(cls: type[Sim], scenario: Scenario, seed: int) -> list[Row]:
     return rows
 
 
-def prediction_run(cls: type[Sim], prediction: Prediction, seed: int) -> float:
+def prediction_run(
+    cls: type[Sim], prediction: Prediction, seed: int, runs: Runs | None = None
+) -> float:
     """The value a prediction is graded on: its setup from ``seed``, trained to its step, as
-    the page runs it."""
-    sim = cls(**{**cls.defaults(), **prediction.settings, "seed": seed})
-    sim.run(prediction.steps)
-    return float(sim.measure().get(prediction.metric, float("nan")))
+    the page runs it (or read from ``runs``)."""
+    settings = {**prediction.settings, "seed": seed}
+    measured = (runs or Runs()).measure(cls, prediction.steps, settings)
+    return float(measured.get(prediction.metric, float("nan")))
 
 
 def preset_sim(cls: type[Sim], preset: Preset) -> Sim:

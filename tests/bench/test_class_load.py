@@ -8,7 +8,7 @@ import pytest
 from course import loadgen
 from course.devserver import free_port, serve, stop
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("class-load")]  # one server for all
 
 
 @pytest.fixture(scope="module")

@@ -83,3 +83,6 @@ def open_page(page, query: str = "") -> None:
     while not page.opened and time.time() < deadline:
         page.wait_for_timeout(50)
     assert page.opened, "the websocket never opened"
+    if "view=" not in query:  # an open websocket is not yet a drawn page: wait for its sims
+        drawn = page.locator("[data-state], ol.chapter-list a").first  # (or the home page)
+        drawn.wait_for(state="attached", timeout=90_000)

@@ -6,19 +6,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import sysconfig
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from course.devserver import ROOT, free_port
+from course.devserver import ROOT, free_port, wait_until_serving
 from tests.browser.conftest import open_page, prepare
 from tests.browser.test_course import wait_until
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One worker builds the wheel and the venv for all four tests (pytest-xdist --dist loadgroup).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("installed")]
 
 LESSONS = sorted(p.name for p in (ROOT / "course" / "lessons").glob("*.md"))
 
@@ -121,16 +120,10 @@ def test_the_installed_command_serves_a_chapter_that_trains(installed, page):
     )
     url = f"http://127.0.0.1:{port}/course"
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url + "?chapter=collapse", timeout=5) as answer:
-                    assert answer.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None, (installed.home / "serve.log").read_text()
-                assert time.time() < deadline, "the installed course did not answer"
-                time.sleep(0.3)
+        try:
+            wait_until_serving(url + "?chapter=collapse", 120, server)
+        except RuntimeError as error:
+            raise AssertionError((installed.home / "serve.log").read_text()) from error
         course = prepare(page, SimpleNamespace(url=url, pid=server.pid, log=log.name))
         open_page(course, "?chapter=collapse")
         course.get_by_text("Collapse", exact=False).first.wait_for()

@@ -8,13 +8,12 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from course.devserver import ROOT, free_port, log_path, serve, stop
+from course.devserver import ROOT, free_port, log_path, serve, stop, wait_until_serving
 from tests.browser.conftest import open_page, prepare
 from tests.browser.test_course import status_text, wait_until
 
@@ -39,16 +38,10 @@ def behind_nginx(tmp_path_factory):
     conf.write_text(render(str(public), [f"127.0.0.1:{p}" for p in ports], prefix, True))
     nginx = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf)])
     url = f"http://127.0.0.1:{public}/course"
-    deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            assert nginx.poll() is None, (prefix / "error.log").read_text()
-            assert time.time() < deadline, "nginx did not answer"
-            time.sleep(0.3)
+    try:
+        wait_until_serving(url, 120, nginx)
+    except RuntimeError as error:
+        raise AssertionError((prefix / "error.log").read_text()) from error
     yield SimpleNamespace(url=url, ports=ports, prefix=prefix)
     nginx.terminate()
     nginx.wait(timeout=15)

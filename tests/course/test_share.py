@@ -11,6 +11,7 @@ from course.engine.runner import Runner
 from course.shell import build
 from sims.check import prediction_run, preset_sim
 from tests.course.conftest import Countdown
+from tests.runs import RUNS
 
 
 def args(**kw):
@@ -123,7 +124,7 @@ def test_the_page_grades_a_prediction_with_the_value_the_sim_measures(chapter, p
     card.buttons[0].clicks += 1  # the first answer (or the slider's), whichever it is
     assert "Locked in" in card.result.text and all(b.disabled for b in card.buttons)
     run_out(view)
-    measured = prediction_run(view.part.sim, prediction, prediction.seeds[0])
+    measured = prediction_run(view.part.sim, prediction, prediction.seeds[0], RUNS)
     assert view.runner.sim.steps == prediction.steps
     # LAPACK may round a last bit by buffer alignment (a probe fit); a changed run differs by more
     assert math.isclose(view.runner.sim.measure()[prediction.metric], measured, rel_tol=1e-9)

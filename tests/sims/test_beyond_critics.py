@@ -12,6 +12,7 @@ from models.metrics import lda_probe
 from sims.base import discover
 from sims.beyond_critics import CRITICS, BeyondCriticsSim, make_critic
 from sims.check import run_scenario
+from tests.runs import RUNS
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +181,6 @@ CASES = [(s, seed) for s in BeyondCriticsSim.scenarios for seed in s.seeds]
 )
 def test_the_promised_ordering_holds_on_every_seed(scenario, seed):
     torch.set_num_threads(1)
-    rows = run_scenario(BeyondCriticsSim, scenario, seed)
+    rows = run_scenario(BeyondCriticsSim, scenario, seed, RUNS)
     failed = [f"{r.metric} = {r.value:.4g}, wanted {r.op} {r.target:g}" for r in rows if not r.ok]
     assert not failed, "; ".join(failed)

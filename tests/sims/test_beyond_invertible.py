@@ -11,6 +11,7 @@ import torch
 
 from sims.beyond_invertible import N_HELD_OUT, BeyondInvertibleSim
 from sims.contrastive_digits import digits
+from tests.runs import RUNS
 
 SEEDS = (0, 1, 2)
 STEPS = 400  # as in the scenarios
@@ -60,9 +61,9 @@ def runs():
     out = {}
     for seed in SEEDS:
         for adversarial in (False, True):
-            sim = BeyondInvertibleSim(seed=seed, adversarial=adversarial)
-            start = sim.measure()
-            sim.run(STEPS)
+            settings = {"seed": seed, "adversarial": adversarial}
+            start = RUNS.measure(BeyondInvertibleSim, 0, settings)
+            sim = RUNS.at(BeyondInvertibleSim, STEPS, settings)
             out[seed, adversarial] = (start, sim.measure(), sim)
     return out
 

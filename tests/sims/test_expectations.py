@@ -4,6 +4,7 @@ import pytest
 
 from sims.base import discover
 from sims.check import cases, run_scenario
+from tests.runs import RUNS
 
 CASES = cases(discover())
 
@@ -17,6 +18,6 @@ CASES = cases(discover())
     ],
 )
 def test_sim_reaches_expected_state(cls, scenario, seed):
-    rows = run_scenario(cls, scenario, seed)
+    rows = run_scenario(cls, scenario, seed, RUNS)
     failed = [f"{r.metric} = {r.value:.4g}, wanted {r.op} {r.target:g}" for r in rows if not r.ok]
     assert not failed, "; ".join(failed)

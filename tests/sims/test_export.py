@@ -24,6 +24,10 @@ from sims.export import (
     script,
 )
 
+# The scripts run in the background for every selected test of the module: keep them together
+# on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("export")
+
 SIMS = discover()
 STEPS, EVERY = 6, 3  # reports at steps 3 and 6: enough to compare trajectories, cheap to run
 ROOT = Path(__file__).resolve().parents[2]

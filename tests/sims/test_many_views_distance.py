@@ -17,6 +17,7 @@ from sims.many_views_distance import (
     ViewMaker,
     sharing,
 )
+from tests.runs import RUNS
 
 SHORT = {"points": 3, "steps_per_point": 50}  # a whole sweep in 150 steps
 
@@ -98,7 +99,12 @@ def test_same_seed_same_sweep():
     a.run(150)
     b.run(150)
     np.testing.assert_array_equal(a.snapshot()["sweep"], b.snapshot()["sweep"])
-    assert a.measure() == b.measure()
+    # The probes' least squares (LAPACK) may round a last bit by where their buffers lie in
+    # memory (seen: nuisance_r2 ...213 against ...225); another trajectory differs by far more.
+    seen, again = a.measure(), b.measure()
+    assert seen.keys() == again.keys()
+    for key, value in seen.items():
+        assert math.isclose(value, again[key], rel_tol=1e-9, abs_tol=1e-12), key
 
 
 def test_watching_the_sweep_does_not_change_it():
@@ -212,7 +218,7 @@ def test_every_param_at_its_bounds_runs_a_short_sweep_with_finite_metrics(name, 
 @pytest.mark.parametrize("seed", ManyViewsDistanceSim.scenarios[0].seeds)
 def test_the_sweep_finds_a_sweet_spot_in_the_middle(seed):
     scenario = ManyViewsDistanceSim.scenarios[0]
-    rows = run_scenario(ManyViewsDistanceSim, scenario, seed)
+    rows = run_scenario(ManyViewsDistanceSim, scenario, seed, RUNS)
     failed = [f"{r.metric} = {r.value:.4g}, wanted {r.op} {r.target:g}" for r in rows if not r.ok]
     assert not failed, "; ".join(failed)
 

@@ -8,6 +8,7 @@ import pytest
 
 from sims.base import Choice, Prediction, discover
 from sims.check import prediction_run
+from tests.runs import RUNS
 
 CASES = [
     (cls, prediction, seed)
@@ -37,7 +38,7 @@ def test_a_prediction_is_well_formed(cls, prediction):
     ids=[f"{c.slug}-{p.name}-seed{s}" for c, p, s in CASES],
 )
 def test_the_answer_marked_right_is_what_the_sim_produces(cls, prediction, seed):
-    measured = prediction_run(cls, prediction, seed)
+    measured = prediction_run(cls, prediction, seed, RUNS)
     if prediction.choices:
         right = prediction.choices[int(prediction.answer)]
         assert right.contains(measured), f"{prediction.metric} = {measured:.4g}, not {right}"
