@@ -1,7 +1,8 @@
 """Collapse: one encoder, two noisy views of each input, trained only to make them agree.
 
 The laziest way to agree is to ignore the input; the variance floor (VICReg's variance term)
-forbids it by charging for every code dimension whose spread falls below a floor.
+penalises it by charging for every code dimension whose spread falls below a floor, as strongly
+as its weight says.
 """
 
 from __future__ import annotations

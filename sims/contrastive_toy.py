@@ -361,6 +361,9 @@ class ContrastiveToySim(Sim):
             text = "collapsed: every item sits on (almost) the same point of the circle"
             return Verdict("collapsed", text)
         if measured.get("bound_fraction", 0.0) >= 0.9:
-            text = "near the ceiling: log K caps the bound; more negatives would let it rise"
+            text = (
+                "near the ceiling: log K caps the bound; more negatives raise the cap, but the "
+                "bound follows only while the codes can tell more items apart"
+            )
             return Verdict("note", text)
         return None

@@ -5,7 +5,6 @@ the seeds the text names.
 
 from __future__ import annotations
 
-import copy
 import math
 from functools import cache
 
@@ -13,20 +12,36 @@ import numpy as np
 import pytest
 import torch
 
-from models.imax import gaussian_imax, gaussian_info_about_signal, two_view_gaussian_mi
+from models.imax import (
+    gaussian_imax,
+    gaussian_info_about_signal,
+    imax_objective,
+    two_view_gaussian_mi,
+)
 from sims.imax_gaussian import ImaxGaussianSim
 from sims.imax_stereo import ImaxStereoSim
 from tests.lessons.figures import lesson, quoted, rounds_to, within
+from tests.runs import RUNS
 
 LESSON = lesson("imax")
 
 
-@cache
 def gaussian(seed: int = 0, **settings) -> dict[str, float]:
-    torch.set_num_threads(1)
-    sim = ImaxGaussianSim(seed=seed, **settings)
-    sim.run(100)
-    return sim.measure()
+    return RUNS.measure(ImaxGaussianSim, 100, {"seed": seed, **settings})
+
+
+def test_the_ratio_is_of_the_sum_and_the_difference():
+    quoted(LESSON, "the variance of the two outputs' sum over the variance of their difference")
+    quoted(LESSON, "the variance of two outputs' sum over the variance of their difference")
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(2, 500, generator=g, dtype=torch.float64)
+    b = a + 0.5 * b
+    expected = 0.5 * math.log(float((a + b).var() / (a - b).var()))
+    assert float(imax_objective(a, b, eps=0.0)) == pytest.approx(expected)
+    quoted(LESSON, "so do two constants, once a small $\\epsilon$ is added to both variances")
+    constant = torch.full((500,), 3.0, dtype=torch.float64)
+    assert float(imax_objective(constant, constant)) == 0.0
+    assert math.isnan(float(imax_objective(constant, constant, eps=0.0)))  # 0 / 0 without it
 
 
 def test_try_1_the_samples_settle():
@@ -62,24 +77,18 @@ def test_try_3_move_the_noise():
 @cache
 def stereo() -> tuple[dict[str, float], list[dict[str, float]]]:
     """Seed 0 at 600 steps, then after 150, 300, 450 and 600 naive steps."""
-    torch.set_num_threads(1)
-    sim = ImaxStereoSim(seed=0)
-    sim.run(600)
-    trained = copy.deepcopy(sim).measure()
+    sim = RUNS.at(ImaxStereoSim, 600, {"seed": 0})
+    trained = sim.measure()
     sim.naive = True
     naive = []
     for _ in range(4):
         sim.run(150)
-        naive.append(copy.deepcopy(sim).measure())
+        naive.append(sim.measure())
     return trained, naive
 
 
-@cache
 def flat(seed: int) -> dict[str, float]:
-    torch.set_num_threads(1)
-    sim = ImaxStereoSim(seed=seed, slant=0.0)
-    sim.run(600)
-    return sim.measure()
+    return RUNS.measure(ImaxStereoSim, 600, {"seed": seed, "slant": 0.0})
 
 
 @pytest.mark.slow

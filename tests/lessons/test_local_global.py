@@ -14,8 +14,10 @@ from functools import cache
 import pytest
 import torch
 
+from models.dim import global_local_nce, score_penalty, soft_clip
 from sims.local_global import LocalGlobalSim
 from tests.lessons.figures import lesson, percent, quoted, rounds_to, spans, within
+from tests.runs import RUNS
 
 SEEDS = (0, 1, 2)
 LESSON = lesson("local-global")
@@ -24,9 +26,8 @@ OFF = {"penalty": False, "clip": False}
 
 @cache
 def trained(seed: int, steps: int = 300, **settings) -> tuple[dict, LocalGlobalSim]:
-    torch.set_num_threads(1)
-    sim = LocalGlobalSim(seed=seed, **settings)
-    sim.run(steps)
+    """The run's measurements and (for its verdict) the run; kept, as the tests read it often."""
+    sim = RUNS.at(LocalGlobalSim, steps, {"seed": seed, **settings})
     return sim.measure(), sim
 
 
@@ -38,6 +39,35 @@ def test_the_candidates_and_the_ceiling():
     quoted(LESSON, "$K = 1 + 16 \\cdot 31 = 497$ candidates and the ceiling is $\\log 497 = 6.21$")
     assert LocalGlobalSim().measure()["ceiling"] == pytest.approx(math.log(1 + 16 * 31))
     rounds_to([math.log(497)], 6.21, 2)
+
+
+def test_go_deeper_what_the_clip_and_the_penalty_change():
+    quoted(LESSON, "The clip is strictly increasing, so it keeps every ranking")
+    c = LocalGlobalSim().clip_c
+    scores = torch.linspace(-80, 80, 401, dtype=torch.float64).requires_grad_()
+    clipped = soft_clip(scores, c)
+    steps = clipped.detach().diff()
+    assert bool((steps > 0).all())  # every ranking kept, however large the scores
+    assert float(steps[-1]) < float(scores.detach().diff()[-1]) / 10  # by a smaller margin
+    quoted(LESSON, "the clip scales each score's gradient by $1 - \\tanh^2(s/c)$")
+    (grad,) = torch.autograd.grad(clipped.sum(), scores)
+    assert torch.allclose(grad, 1 - torch.tanh(scores.detach() / c) ** 2)
+    assert grad[200] == pytest.approx(1.0) and float(grad[-1]) < 0.01  # s = 0 and s = 4c
+    quoted(LESSON, "The penalty adds a term to the objective, so the scores that minimise the")
+    # A batch the NCE cost alone would score ever higher: its gradient never vanishes, while
+    # with the penalty the total has a finite minimiser, so the best scores move.
+    gap = torch.tensor(5.0, requires_grad=True)
+    eye = torch.eye(4).unsqueeze(2).expand(4, 4, 3)  # (N, N, P): positives on the diagonal
+    nce = global_local_nce(gap * eye)
+    (nce_grad,) = torch.autograd.grad(nce, gap)
+    assert float(nce_grad) < 0  # the NCE cost alone still rewards a larger gap
+    total = global_local_nce(gap * eye) + 0.04 * score_penalty(gap * eye)
+    (total_grad,) = torch.autograd.grad(total, gap)
+    assert float(total_grad) > 0  # with the penalty, a gap of 5 is already too large
+    quoted(LESSON, "the penalty adds to each score a pull towards 0 in proportion to its size")
+    s_ = torch.tensor([1.0, -3.0, 7.0], requires_grad=True)
+    (pull,) = torch.autograd.grad(score_penalty(s_), s_)
+    assert torch.allclose(pull, 2 * s_.detach() / 3)
 
 
 @pytest.mark.slow
@@ -99,3 +129,8 @@ def test_try_4_one_clean_view():
     quoted(
         LESSON, "a random convolutional encoder is already a strong feature extractor (90 to 94%"
     )
+
+
+def test_dim_estimators_named_as_hjelm_et_al_used_them():
+    quoted(LESSON, "Hjelm et al. trained this mainly with a Jensen–Shannon estimator")
+    quoted(LESSON, "They also ran an NCE variant (InfoNCE), and that is the form AMDIM adopted")

@@ -6,16 +6,15 @@ checked row by row as the ranges over seeds 0 to 2 at step 1000.
 
 from __future__ import annotations
 
-import copy
 import itertools
 from functools import cache
 
 import pytest
-import torch
 
 from sims.prediction import PredictionSim
 from sims.prediction_embedding import GUARDED, PredictionEmbeddingSim
 from tests.lessons.figures import lesson, quoted, rounds_to
+from tests.runs import RUNS
 
 SEEDS = (0, 1, 2)
 LESSON = lesson("prediction")
@@ -24,13 +23,11 @@ ON_OFF = {True: "on", False: "off"}
 
 @cache
 def embedding_run(settings: tuple, seed: int) -> tuple[dict[str, float], dict[str, float]]:
-    """The embedding sim at step 300 and at step 1000."""
-    torch.set_num_threads(1)
-    sim = PredictionEmbeddingSim(seed=seed, **dict(settings))
-    sim.run(300)
-    early = copy.deepcopy(sim).measure()
-    sim.run(700)
-    return early, sim.measure()
+    """The embedding sim at step 300 and at step 1000 (kept: the tests read them often)."""
+    run = {**dict(settings), "seed": seed}
+    return RUNS.measure(PredictionEmbeddingSim, 300, run), RUNS.measure(
+        PredictionEmbeddingSim, 1000, run
+    )
 
 
 def guards(sg: bool, ema: bool, pred: bool) -> tuple:
@@ -104,14 +101,11 @@ def test_the_guarded_defaults_are_stable():
         assert late["spread_ratio"] >= 0.95 * early["spread_ratio"]
 
 
-@cache
 def weight_decay_run(seed: int) -> tuple[dict[str, float], dict[str, float]]:
-    torch.set_num_threads(1)
-    sim = PredictionEmbeddingSim(seed=seed, weight_decay=0.02, **GUARDED)
-    sim.run(1000)
-    early = copy.deepcopy(sim).measure()
-    sim.run(1000)
-    return early, sim.measure()
+    run = {"seed": seed, "weight_decay": 0.02, **GUARDED}
+    return RUNS.measure(PredictionEmbeddingSim, 1000, run), RUNS.measure(
+        PredictionEmbeddingSim, 2000, run
+    )
 
 
 @pytest.mark.slow
@@ -124,12 +118,8 @@ def test_strong_weight_decay_collapses_the_guarded_run():
     rounds_to([late["factor_r2"] for _, late in runs], 0.0, 2)
 
 
-@cache
 def bars(seed: int = 0) -> PredictionSim:
-    torch.set_num_threads(1)
-    sim = PredictionSim(seed=seed)
-    sim.run(300)
-    return sim
+    return RUNS.at(PredictionSim, 300, {"seed": seed})
 
 
 def test_the_best_error_sits_above_the_noise_floor():
@@ -140,19 +130,13 @@ def test_the_best_error_sits_above_the_noise_floor():
     rounds_to([sim.noise**2], 0.09, 2)
 
 
-@cache
 def bar_run(seed: int = 0, steps: int = 800, **settings) -> dict[str, float]:
-    torch.set_num_threads(1)
-    sim = PredictionSim(seed=seed, **settings)
-    sim.run(steps)
-    return sim.measure()
+    return RUNS.measure(PredictionSim, steps, {"seed": seed, **settings})
 
 
 def test_try_1_blindfold_a_trained_encoder():
-    torch.set_num_threads(1)
-    sim = PredictionSim(seed=0)
-    sim.run(300)
-    trained = copy.deepcopy(sim).measure()
+    sim = RUNS.at(PredictionSim, 300, {"seed": 0})
+    trained = sim.measure()
     quoted(LESSON, "the held-out error settles at 0.174, just above the best possible 0.170")
     rounds_to([trained["error"]], 0.174, 3)
     rounds_to([trained["best_error"]], 0.170, 3)
@@ -160,7 +144,7 @@ def test_try_1_blindfold_a_trained_encoder():
     rounds_to([trained["mean_error"]], 1.088, 3)
     sim.force_collapse = True
     sim.run(100)
-    blind = copy.deepcopy(sim).measure()
+    blind = sim.measure()
     quoted(LESSON, "Within 100 steps the error is 1.09, *error vs average guess* reads 100%")
     rounds_to([blind["error"]], 1.09, 2)
     rounds_to([blind["error_over_mean"]], 1.00, 2)
@@ -197,3 +181,27 @@ def test_go_deeper_levels():
     assert noisy["error_over_best"] < 1.01
     quoted(LESSON, "the error goes to 0.000")
     rounds_to([bar_run(noise=0.0)["error"]], 0.0, 3)
+
+
+def test_what_the_target_encoder_reads():
+    quoted(
+        LESSON, "*target* encoder reads the whole input, nothing hidden, and the targets are its"
+    )
+    quoted(LESSON, "outputs at the hidden positions")
+    quoted(
+        LESSON, "in I-JEPA the predictor is told which positions (the target blocks) it must fill"
+    )
+    quoted(LESSON, "a second augmented view of the same image")
+    quoted(LESSON, "data2vec (Baevski et al., 2022)")
+    quoted(LESSON, "its target branch embeds the hidden bars alone (the seen ones set to zero)")
+    sim = PredictionEmbeddingSim()
+    x = sim.x_eval[:5]
+    seen, hidden = sim.views(x)
+    hidden_bars = sim.seen_mask == 0
+    assert int(hidden_bars.sum()) == sim.n_hidden
+    assert bool(
+        (hidden[:, ~hidden_bars] == 0).all() and (hidden[:, hidden_bars] == x[:, hidden_bars]).all()
+    )
+    assert bool((seen[:, hidden_bars] == 0).all())
+    quoted(LESSON, "since the same bars are always hidden, its predictor needs no positions")
+    assert bool((PredictionEmbeddingSim(seed=1).seen_mask == sim.seen_mask).all())
