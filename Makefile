@@ -68,7 +68,7 @@ PORTABLE := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2
 TRAINED := tests/lessons tests/sims/test_expectations.py tests/sims/test_predictions.py
 
 test: install browser nginx
-	CHROMIUM=$(CHROMIUM) NGINX=$(NGINX) $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+	CHROMIUM=$(CHROMIUM) NGINX=$(NGINX) $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --durations=25
 
 test-portable: install
 	$(PORTABLE) $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(TRAINED)
